@@ -1,0 +1,38 @@
+"""Reads for accounts, always scoped to who may see them."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from apps.accounts.models import Address, Store, User
+from apps.core.exceptions import NotFound
+
+
+def address_list_for_user(*, user: User) -> QuerySet[Address]:
+    return Address.objects.filter(user=user).order_by("-is_default", "id")
+
+
+def address_get_for_user(*, user: User, address_id: int) -> Address:
+    """The user's own address; another user's (or none) is NotFound, never revealed."""
+    address = Address.objects.filter(user=user, pk=address_id).first()
+    if address is None:
+        raise NotFound("Address not found.")
+    return address
+
+
+def store_get_for_owner(*, user: User) -> Store:
+    store = Store.objects.filter(owner=user).first()
+    if store is None:
+        raise NotFound("You have no store yet.", code="no_store")
+    return store
+
+
+def store_list_public() -> QuerySet[Store]:
+    return Store.objects.filter(is_active=True).order_by("name", "id")
+
+
+def store_get_public(*, slug: str) -> Store:
+    store = store_list_public().filter(slug=slug).first()
+    if store is None:
+        raise NotFound("Store not found.")
+    return store

@@ -1,0 +1,134 @@
+"""Input and output shapes of the accounts API (names are unique: they become schema components)."""
+
+from __future__ import annotations
+
+from django.conf.locale import LANG_INFO
+from django_countries.serializer_fields import CountryField
+from rest_framework import serializers
+
+from apps.accounts.models import Address, Store, User, phone_validator
+
+LANGUAGE_CODES = sorted(code for code, info in LANG_INFO.items() if "name" in info)
+
+
+class RegisterInputSerializer(serializers.Serializer):
+    email = serializers.EmailField(max_length=254)
+    password = serializers.CharField(write_only=True, max_length=128, trim_whitespace=False)
+    first_name = serializers.CharField(max_length=150, required=False, allow_blank=True, default="")
+    last_name = serializers.CharField(max_length=150, required=False, allow_blank=True, default="")
+
+
+class TokenPairOutputSerializer(serializers.Serializer):
+    access = serializers.CharField()
+    refresh = serializers.CharField()
+
+
+class LoginInputSerializer(serializers.Serializer):
+    email = serializers.EmailField(max_length=254)
+    password = serializers.CharField(max_length=128, trim_whitespace=False)
+
+
+class RefreshInputSerializer(serializers.Serializer):
+    refresh = serializers.CharField(max_length=4096)
+
+
+class PasswordResetInputSerializer(serializers.Serializer):
+    email = serializers.EmailField(max_length=254)
+
+
+class PasswordResetConfirmInputSerializer(serializers.Serializer):
+    uid = serializers.CharField(max_length=64)
+    token = serializers.CharField(max_length=128)
+    new_password = serializers.CharField(max_length=128, trim_whitespace=False)
+
+
+class PasswordChangeInputSerializer(serializers.Serializer):
+    old_password = serializers.CharField(max_length=128, trim_whitespace=False)
+    new_password = serializers.CharField(max_length=128, trim_whitespace=False)
+
+
+class DetailOutputSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+
+
+class PreferencesSerializer(serializers.Serializer):
+    newsletter = serializers.BooleanField(required=False)
+    language = serializers.ChoiceField(choices=LANGUAGE_CODES, required=False)
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError({key: ["Unknown preference."] for key in unknown})
+        return super().to_internal_value(data)
+
+
+class UserOutputSerializer(serializers.ModelSerializer):
+    preferences = PreferencesSerializer()
+
+    class Meta:
+        model = User
+        fields = ["id", "email", "first_name", "last_name", "phone", "is_seller", "date_joined", "preferences"]
+        read_only_fields = fields
+
+
+class UserUpdateInputSerializer(serializers.Serializer):
+    """Only these fields are writable; anything else sent (``email``, ``is_staff``, ...) is ignored."""
+
+    first_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
+    last_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
+    phone = serializers.CharField(max_length=32, required=False, allow_blank=True, validators=[phone_validator])
+    preferences = PreferencesSerializer(required=False)
+
+
+class AddressSerializer(serializers.ModelSerializer):
+    country = CountryField()
+
+    class Meta:
+        model = Address
+        fields = [
+            "id",
+            "full_name",
+            "line1",
+            "line2",
+            "city",
+            "region",
+            "postal_code",
+            "country",
+            "phone",
+            "is_default",
+        ]
+        read_only_fields = ["id"]
+
+
+class StoreOpenInputSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=120)
+    description = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")
+
+
+class StoreUpdateInputSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=120, required=False)
+    description = serializers.CharField(max_length=5000, required=False, allow_blank=True)
+
+
+class StoreOwnOutputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Store
+        fields = ["slug", "name", "description", "created_at"]
+        read_only_fields = fields
+
+
+class StorePublicOutputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Store
+        fields = ["slug", "name", "description", "created_at"]
+        read_only_fields = fields
+
+
+class StoreRefSerializer(serializers.ModelSerializer):
+    """How a store is embedded elsewhere: ``{slug, name}``."""
+
+    class Meta:
+        model = Store
+        fields = ["slug", "name"]
+        read_only_fields = fields

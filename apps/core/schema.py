@@ -1,0 +1,62 @@
+"""OpenAPI post-processing: every operation documents the errors the API can answer with.
+
+Errors come from shared layers (authentication, throttling, body limits, parsers), so listing
+them per view would repeat the same lines everywhere; this hook adds what a view did not declare.
+"""
+
+from __future__ import annotations
+
+ERROR_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "detail": {"type": "string"},
+        "code": {"type": "string"},
+    },
+    "required": ["detail", "code"],
+    "additionalProperties": True,
+}
+VALIDATION_SCHEMA = {
+    "type": "object",
+    "description": "Field name to messages (or nested errors for nested fields).",
+    "additionalProperties": True,
+}
+DESCRIPTIONS = {
+    "400": "Invalid input: field errors, or {detail, code}.",
+    "401": "Authentication required or the token is invalid.",
+    "403": "Not allowed.",
+    "404": "Not found, or private to someone else.",
+    "405": "Method not allowed.",
+    "409": "Conflict with the current state.",
+    "413": "Request body too large.",
+    "415": "Unsupported media type.",
+    "429": "Throttled; see Retry-After.",
+}
+BODY_METHODS = {"post", "put", "patch"}
+
+
+def add_error_responses(result, generator, request, public):
+    components = result.setdefault("components", {}).setdefault("schemas", {})
+    components["Error"] = ERROR_SCHEMA
+    components["ValidationError"] = VALIDATION_SCHEMA
+    error_ref = {"$ref": "#/components/schemas/Error"}
+    for path_item in result.get("paths", {}).values():
+        for method, operation in path_item.items():
+            if method not in {"get", "post", "put", "patch", "delete"}:
+                continue
+            codes = ["400", "401", "403", "404", "405", "429"]
+            if method in BODY_METHODS:
+                codes += ["413", "415"]
+            responses = operation.setdefault("responses", {})
+            for code in codes:
+                if code in responses:
+                    continue
+                schema = (
+                    {"anyOf": [error_ref, {"$ref": "#/components/schemas/ValidationError"}]}
+                    if code == "400"
+                    else error_ref
+                )
+                responses[code] = {
+                    "description": DESCRIPTIONS[code],
+                    "content": {"application/json": {"schema": schema}},
+                }
+    return result
