@@ -33,7 +33,8 @@ seed: migrate  ## Load the demo data (idempotent)
 run: seed  ## Set up .venv, migrate, seed the demo, serve on http://127.0.0.1:8000
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
-serve: migrate  ## Serve production-like with gunicorn (DEBUG off unless ENV says otherwise)
+serve: export DEBUG ?= false
+serve: migrate  ## Serve production-like with gunicorn (DEBUG off unless set in the environment)
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(BIN)/gunicorn config.wsgi --config gunicorn.conf.py --bind $(HOST):$(PORT)
 

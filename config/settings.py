@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "django_filters",
     "django_countries",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "apps.core",
     "apps.accounts",
 ]
@@ -169,6 +170,9 @@ SPECTACULAR_SETTINGS = {
         "apps.core.schema.add_error_responses",
     ],
     "ENUM_NAME_OVERRIDES": {},
+    # Swagger UI's files come from drf-spectacular-sidecar through WhiteNoise: no CDN needed.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
 }
 
 # --- Request limits -----------------------------------------------------------------------
