@@ -171,7 +171,10 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "apps.core.schema.add_error_responses",
     ],
-    "ENUM_NAME_OVERRIDES": {},
+    "ENUM_NAME_OVERRIDES": {
+        "ProductStatusEnum": "apps.catalog.models.Product.Status",
+        "ProductCreateStatusEnum": "apps.catalog.serializers.CREATABLE_STATUSES",
+    },
     # Swagger UI's files come from drf-spectacular-sidecar through WhiteNoise: no CDN needed.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

@@ -1,0 +1,201 @@
+"""Thin views for the catalog: parse, call one service or selector, serialize."""
+
+from __future__ import annotations
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.generics import ListAPIView
+from rest_framework.parsers import MultiPartParser
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.accounts.selectors import store_get_for_owner
+from apps.catalog import selectors, services
+from apps.catalog.filters import MAX_SEARCH_LENGTH, ORDERINGS
+from apps.catalog.models import Product
+from apps.catalog.serializers import (
+    CategoryCreateInputSerializer,
+    CategoryDetailOutputSerializer,
+    CategoryFlatOutputSerializer,
+    CategoryUpdateInputSerializer,
+    ProductCreateInputSerializer,
+    ProductDetailOutputSerializer,
+    ProductImageInputSerializer,
+    ProductImageOutputSerializer,
+    ProductListOutputSerializer,
+    ProductUpdateInputSerializer,
+    SellerProductOutputSerializer,
+)
+from apps.core.permissions import IsSeller, IsStaffOrReadOnly
+
+CATALOG_FILTERS = [
+    OpenApiParameter(
+        "search",
+        OpenApiTypes.STR,
+        description=f"Words in the name or description (the last one as a prefix); at most {MAX_SEARCH_LENGTH} "
+        "characters. Results come by relevance unless `ordering` says otherwise.",
+    ),
+    OpenApiParameter("category", OpenApiTypes.STR, description="Category slug; its subcategories are included."),
+    OpenApiParameter("min_price", OpenApiTypes.DECIMAL, description="Lowest price, e.g. `10.00`."),
+    OpenApiParameter("max_price", OpenApiTypes.DECIMAL, description="Highest price, e.g. `99.99`."),
+    OpenApiParameter("in_stock", OpenApiTypes.STR, enum=["true", "false"], description="Only (not) in stock."),
+    OpenApiParameter(
+        "ordering",
+        OpenApiTypes.STR,
+        enum=list(ORDERINGS),
+        description="Sort order; default `-created_at`, or `relevance` when searching.",
+    ),
+]
+STORE_FILTER = OpenApiParameter("store", OpenApiTypes.STR, description="Store slug.")
+STATUS_FILTER = OpenApiParameter("status", OpenApiTypes.STR, enum=list(Product.Status.values))
+
+
+class CategoryListApi(APIView):
+    permission_classes = [IsStaffOrReadOnly]
+
+    @extend_schema(operation_id="categories_list", responses={200: CategoryFlatOutputSerializer(many=True)})
+    def get(self, request):
+        return Response(CategoryFlatOutputSerializer(selectors.category_list(), many=True).data)
+
+    @extend_schema(request=CategoryCreateInputSerializer, responses={201: CategoryDetailOutputSerializer})
+    def post(self, request):
+        data = CategoryCreateInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        category = services.category_create(**data.validated_data)
+        return Response(
+            CategoryDetailOutputSerializer(selectors.category_get(slug=category.slug)).data,
+            status=status.HTTP_201_CREATED,
+        )
+
+
+class CategoryDetailApi(APIView):
+    permission_classes = [IsStaffOrReadOnly]
+
+    @extend_schema(responses={200: CategoryDetailOutputSerializer})
+    def get(self, request, slug: str):
+        return Response(CategoryDetailOutputSerializer(selectors.category_get(slug=slug)).data)
+
+    @extend_schema(request=CategoryUpdateInputSerializer, responses={200: CategoryDetailOutputSerializer})
+    def patch(self, request, slug: str):
+        category = selectors.category_get_by_slug(slug=slug)
+        data = CategoryUpdateInputSerializer(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        services.category_update(category=category, **data.validated_data)
+        return Response(CategoryDetailOutputSerializer(selectors.category_get(slug=slug)).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, slug: str):
+        services.category_delete(category=selectors.category_get_by_slug(slug=slug))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ProductListApi(ListAPIView):
+    """The public catalog (GET) and adding a product to the seller's store (POST)."""
+
+    serializer_class = ProductListOutputSerializer
+    filter_backends: list = []
+
+    def get_permissions(self):
+        return [IsAuthenticated(), IsSeller()] if self.request.method == "POST" else [AllowAny()]
+
+    def get_queryset(self):
+        return selectors.product_list_public(filters=self.request.query_params)
+
+    @extend_schema(parameters=[*CATALOG_FILTERS, STORE_FILTER])
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(request=ProductCreateInputSerializer, responses={201: ProductDetailOutputSerializer})
+    def post(self, request):
+        data = ProductCreateInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        product = services.product_create(store=store_get_for_owner(user=request.user), **data.validated_data)
+        product = selectors.product_get_public(slug=product.slug, user=request.user)
+        return Response(
+            ProductDetailOutputSerializer(product, context={"request": request}).data, status=status.HTTP_201_CREATED
+        )
+
+
+class ProductDetailApi(APIView):
+    def get_permissions(self):
+        return [AllowAny()] if self.request.method == "GET" else [IsAuthenticated()]
+
+    def _respond(self, request, slug: str) -> Response:
+        product = selectors.product_get_public(slug=slug, user=request.user)
+        return Response(ProductDetailOutputSerializer(product, context={"request": request}).data)
+
+    @extend_schema(responses={200: ProductDetailOutputSerializer})
+    def get(self, request, slug: str):
+        return self._respond(request, slug)
+
+    def _update(self, request, slug: str, *, partial: bool) -> Response:
+        product = selectors.product_get_for_change(slug=slug, user=request.user)
+        data = ProductUpdateInputSerializer(data=request.data, partial=partial)
+        data.is_valid(raise_exception=True)
+        product = services.product_update(product=product, data=data.validated_data)
+        return Response(
+            ProductDetailOutputSerializer(
+                selectors.product_get_for_change(slug=product.slug, user=request.user), context={"request": request}
+            ).data
+        )
+
+    @extend_schema(request=ProductUpdateInputSerializer, responses={200: ProductDetailOutputSerializer})
+    def put(self, request, slug: str):
+        return self._update(request, slug, partial=False)
+
+    @extend_schema(request=ProductUpdateInputSerializer, responses={200: ProductDetailOutputSerializer})
+    def patch(self, request, slug: str):
+        return self._update(request, slug, partial=True)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, slug: str):
+        services.product_delete(product=selectors.product_get_for_change(slug=slug, user=request.user))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ProductImageListApi(APIView):
+    parser_classes = [MultiPartParser]
+
+    @extend_schema(
+        request={"multipart/form-data": ProductImageInputSerializer}, responses={201: ProductImageOutputSerializer}
+    )
+    def post(self, request, slug: str):
+        product = selectors.product_get_for_change(slug=slug, user=request.user, allow_staff=False)
+        data = ProductImageInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        upload = data.validated_data["image"]
+        image = services.product_image_add(
+            product=product,
+            file=upload,
+            size=upload.size,
+            alt_text=data.validated_data["alt_text"],
+            position=data.validated_data.get("position"),
+        )
+        return Response(
+            ProductImageOutputSerializer(image, context={"request": request}).data, status=status.HTTP_201_CREATED
+        )
+
+
+class ProductImageDetailApi(APIView):
+    @extend_schema(responses={204: None})
+    def delete(self, request, slug: str, image_id: int):
+        product = selectors.product_get_for_change(slug=slug, user=request.user, allow_staff=False)
+        services.product_image_delete(image=selectors.product_image_get(product=product, image_id=image_id))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class SellerProductListApi(ListAPIView):
+    """The seller's own products, drafts and archived included."""
+
+    permission_classes = [IsAuthenticated, IsSeller]
+    serializer_class = SellerProductOutputSerializer
+    filter_backends: list = []
+
+    def get_queryset(self):
+        return selectors.product_list_for_seller(seller=self.request.user, filters=self.request.query_params)
+
+    @extend_schema(parameters=[*CATALOG_FILTERS, STATUS_FILTER])
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)

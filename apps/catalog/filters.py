@@ -1,0 +1,135 @@
+"""Query-string filters of the product lists (django-filter), applied by the selectors.
+
+Every parameter is validated by its form field: a malformed value is a 400 naming the parameter,
+never ignored and never a 500. Search is PostgreSQL full-text (weighted, ranked, prefix-matching
+the last word) with a case-insensitive ``contains`` fallback on other databases.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import django_filters
+from django.contrib.postgres.search import SearchQuery, SearchRank
+from django.db import connections
+from django.db.models import Case, F, IntegerField, Q, QuerySet, Value, When
+from rest_framework.exceptions import ValidationError
+
+from apps.accounts.models import Store
+from apps.catalog.models import Category, Product
+
+SEARCH_CONFIG = "english"  # the same configuration as the trigger that fills search_vector
+MAX_SEARCH_LENGTH = 200
+MAX_SEARCH_TERMS = 8
+SEARCH_TERM = re.compile(r"[^\W_]+")  # letters and digits only: nothing tsquery would parse as syntax
+
+ORDERINGS = {
+    "price": ("price", "id"),
+    "-price": ("-price", "-id"),
+    "name": ("name", "id"),
+    "-name": ("-name", "-id"),
+    "created_at": ("created_at", "id"),
+    "-created_at": ("-created_at", "-id"),
+    "relevance": ("-relevance", "-created_at", "-id"),
+}
+DEFAULT_ORDERING = "-created_at"
+BOOLEAN_CHOICES = [("true", "true"), ("false", "false")]
+
+
+def search_terms(text: str) -> list[str]:
+    """The words of a search: lower-cased runs of letters and digits, at most MAX_SEARCH_TERMS."""
+    return SEARCH_TERM.findall(text.lower())[:MAX_SEARCH_TERMS]
+
+
+def prefix_tsquery(terms: list[str]) -> str:
+    """``'a' & 'b' & 'c':*`` for to_tsquery: every word must match, the last one as a prefix
+    (so ``hamm`` finds ``hammer``). Terms hold only letters and digits, quoted besides."""
+    quoted = [f"'{term}'" for term in terms]
+    quoted[-1] += ":*"
+    return " & ".join(quoted)
+
+
+def product_search(queryset: QuerySet[Product], text: str) -> QuerySet[Product]:
+    """Products matching every word of ``text``, annotated with ``relevance`` (higher is better)."""
+    terms = search_terms(text)
+    if not terms:
+        return queryset.none()
+    if connections[queryset.db].vendor == "postgresql":
+        query = SearchQuery(prefix_tsquery(terms), search_type="raw", config=SEARCH_CONFIG)
+        return queryset.filter(search_vector=query).annotate(relevance=SearchRank(F("search_vector"), query))
+    matches = Q()
+    in_name = Q()
+    for term in terms:
+        matches &= Q(name__icontains=term) | Q(description__icontains=term)
+        in_name &= Q(name__icontains=term)
+    return queryset.filter(matches).annotate(
+        relevance=Case(When(in_name, then=Value(1)), default=Value(0), output_field=IntegerField())
+    )
+
+
+class _ProductFilterBase(django_filters.FilterSet):
+    search = django_filters.CharFilter(method="filter_search", max_length=MAX_SEARCH_LENGTH)
+    category = django_filters.ModelChoiceFilter(
+        queryset=Category.objects.only("id", "path", "slug"), to_field_name="slug", method="filter_category"
+    )
+    min_price = django_filters.NumberFilter(field_name="price", lookup_expr="gte", max_digits=12, decimal_places=2)
+    max_price = django_filters.NumberFilter(field_name="price", lookup_expr="lte", max_digits=12, decimal_places=2)
+    in_stock = django_filters.ChoiceFilter(choices=BOOLEAN_CHOICES, method="filter_in_stock")
+    ordering = django_filters.ChoiceFilter(choices=[(key, key) for key in ORDERINGS], method="filter_nothing")
+
+    class Meta:
+        model = Product
+        fields: list[str] = []
+
+    def filter_search(self, queryset, name, value):
+        return product_search(queryset, value)
+
+    def filter_category(self, queryset, name, value: Category):
+        # The category and all its descendants: one subquery on the materialized path.
+        return queryset.filter(category__in=Category.objects.filter(path__startswith=value.path).values("pk"))
+
+    def filter_in_stock(self, queryset, name, value):
+        return queryset.filter(stock__gt=0) if value == "true" else queryset.filter(stock=0)
+
+    def filter_nothing(self, queryset, name, value):
+        return queryset  # ordering is applied last, in filter_queryset, once search has annotated
+
+    def filter_queryset(self, queryset):
+        queryset = super().filter_queryset(queryset)
+        ordering = self.form.cleaned_data.get("ordering") or ""
+        searching = bool(self.form.cleaned_data.get("search"))
+        if ordering == "relevance" and not searching:
+            ordering = DEFAULT_ORDERING
+        if not ordering:
+            ordering = "relevance" if searching else DEFAULT_ORDERING
+        return queryset.order_by(*ORDERINGS[ordering])
+
+
+class ProductFilter(_ProductFilterBase):
+    """The public catalog's filters."""
+
+    store = django_filters.ModelChoiceFilter(
+        queryset=Store.objects.filter(is_active=True).only("id", "slug"), to_field_name="slug"
+    )
+
+
+class SellerProductFilter(_ProductFilterBase):
+    """A seller's own products: the catalog filters plus ``status``."""
+
+    status = django_filters.ChoiceFilter(choices=Product.Status.choices)
+
+
+def filter_apply(
+    filterset_class: type[django_filters.FilterSet], *, data: Mapping[str, Any] | None, queryset: QuerySet
+) -> QuerySet:
+    """Apply a filterset; raises ValidationError ``{parameter: [message]}`` for malformed values."""
+    filterset = filterset_class(data=data or {}, queryset=queryset)
+    if not filterset.is_valid():
+        raise ValidationError(_messages(filterset.errors))
+    return filterset.qs
+
+
+def _messages(errors) -> dict[str, list[str]]:
+    return {field: [str(message) for message in messages] for field, messages in errors.items()}

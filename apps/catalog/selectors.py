@@ -1,0 +1,133 @@
+"""Reads for the catalog, scoped to who may see what, each in a constant number of queries.
+
+Visibility: the public sees active products of active stores; an owner also sees their own drafts
+and archived products; anyone else asking for a product they may not see gets NotFound.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from django.db.models import OuterRef, Q, QuerySet, Subquery
+
+from apps.accounts.models import User
+from apps.catalog.filters import ProductFilter, SellerProductFilter, filter_apply
+from apps.catalog.models import Category, Product, ProductImage
+from apps.core.exceptions import NotFound, PermissionDenied
+
+PUBLIC = Q(status=Product.Status.ACTIVE, store__is_active=True)
+LIST_FIELDS = (
+    "id",
+    "slug",
+    "name",
+    "price",
+    "currency",
+    "stock",
+    "status",
+    "rating_avg",
+    "rating_count",
+    "created_at",
+    "updated_at",
+    "store__slug",
+    "store__name",
+    "category__slug",
+    "category__name",
+)
+
+
+def _first_thumbnail() -> Subquery:
+    """The thumbnail file name of a product's first image ('' while it is being made)."""
+    return Subquery(
+        ProductImage.objects.filter(product=OuterRef("pk")).order_by("position", "id").values("thumbnail")[:1]
+    )
+
+
+def _list_queryset() -> QuerySet[Product]:
+    return (
+        Product.objects.select_related("store", "category")
+        .only(*LIST_FIELDS)
+        .annotate(first_thumbnail=_first_thumbnail())
+    )
+
+
+def product_list_public(*, filters: Mapping[str, Any] | None = None) -> QuerySet[Product]:
+    """Active products of active stores, filtered and ordered by ``filters`` (ProductFilter).
+
+    Raises ValidationError naming the parameter for a malformed filter value."""
+    return filter_apply(ProductFilter, data=filters, queryset=_list_queryset().filter(PUBLIC))
+
+
+def product_list_for_seller(*, seller: User, filters: Mapping[str, Any] | None = None) -> QuerySet[Product]:
+    """Every product of the seller's store, drafts and archived included."""
+    return filter_apply(SellerProductFilter, data=filters, queryset=_list_queryset().filter(store__owner=seller))
+
+
+def _detail_queryset() -> QuerySet[Product]:
+    return Product.objects.select_related("store", "category").defer("search_vector").prefetch_related("images")
+
+
+def product_get_public(*, slug: str, user: User | None = None) -> Product:
+    """A product the user may see: public, or their own whatever its status. Raises NotFound."""
+    visible = PUBLIC
+    if user is not None and user.is_authenticated:
+        visible |= Q(store__owner=user)
+    product = _detail_queryset().filter(visible, slug=slug).first()
+    if product is None:
+        raise NotFound("Product not found.")
+    return product
+
+
+def product_get_for_change(*, slug: str, user: User, allow_staff: bool = True) -> Product:
+    """A product the user may change: their own, or any product for staff (when ``allow_staff``).
+
+    Raises PermissionDenied for a product the user may see but not change, NotFound otherwise
+    (another seller's draft stays secret)."""
+    product = _detail_queryset().filter(slug=slug).first()
+    if product is None:
+        raise NotFound("Product not found.")
+    if product.store.owner_id == user.pk or (allow_staff and user.is_staff):
+        return product
+    if product.status == Product.Status.ACTIVE and product.store.is_active:
+        raise PermissionDenied("You can only change your own products.", code="not_owner")
+    raise NotFound("Product not found.")
+
+
+def product_image_get(*, product: Product, image_id: int) -> ProductImage:
+    image = ProductImage.objects.filter(product=product, pk=image_id).first()
+    if image is None:
+        raise NotFound("Image not found.")
+    return image
+
+
+def _parent_path(category: Category) -> str:
+    return category.path[: -Category.steplen]
+
+
+def category_list() -> list[Category]:
+    """The whole tree, depth first (siblings by name), each with ``parent_slug`` (None for roots)."""
+    categories = list(Category.objects.order_by("path").only("id", "name", "slug", "path", "depth"))
+    slug_by_path = {category.path: category.slug for category in categories}
+    for category in categories:
+        category.parent_slug = slug_by_path.get(_parent_path(category))
+    return categories
+
+
+def category_get(*, slug: str) -> Category:
+    """One category with ``parent_slug`` and ``children_list`` (its direct children). Raises NotFound."""
+    category = Category.objects.filter(slug=slug).first()
+    if category is None:
+        raise NotFound("Category not found.")
+    parent_path = _parent_path(category)
+    category.parent_slug = (
+        Category.objects.filter(path=parent_path).values_list("slug", flat=True).first() if parent_path else None
+    )
+    category.children_list = list(Category.objects.get_children(category).only("id", "name", "slug"))
+    return category
+
+
+def category_get_by_slug(*, slug: str) -> Category:
+    category = Category.objects.filter(slug=slug).first()
+    if category is None:
+        raise NotFound("Category not found.")
+    return category

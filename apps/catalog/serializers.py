@@ -1,0 +1,165 @@
+"""Input and output shapes of the catalog API (names are unique: they become schema components).
+
+Inputs list only writable fields, so read-only ones sent in a write (``slug``, ``store``,
+``rating_avg``, ...) are ignored. URLs are absolute; an image not made yet is the placeholder.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+from django.core.files.storage import default_storage
+from django.templatetags.static import static
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from apps.accounts.serializers import StoreRefSerializer
+from apps.catalog.models import MAX_PRICE, MIN_PRICE, Category, Product, ProductImage
+
+PLACEHOLDER_IMAGE = "catalog/placeholder.png"
+MAX_STOCK = 1_000_000_000
+CREATABLE_STATUSES = [Product.Status.DRAFT, Product.Status.ACTIVE]
+
+
+@cache
+def _placeholder_path() -> str:
+    return static(PLACEHOLDER_IMAGE)
+
+
+def placeholder_url(request) -> str:
+    path = _placeholder_path()
+    return request.build_absolute_uri(path) if request is not None else path
+
+
+def media_url(request, name: str) -> str:
+    """The absolute URL of a stored file, or the placeholder when there is none (yet)."""
+    if not name:
+        return placeholder_url(request)
+    url = default_storage.url(name)
+    return request.build_absolute_uri(url) if request is not None else url
+
+
+# --- Categories -----------------------------------------------------------------------------
+
+
+class CategoryRefSerializer(serializers.Serializer):
+    """How a category is embedded elsewhere: ``{slug, name}``."""
+
+    slug = serializers.SlugField(read_only=True)
+    name = serializers.CharField(read_only=True)
+
+
+class CategoryFlatOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    name = serializers.CharField(read_only=True)
+    slug = serializers.SlugField(read_only=True)
+    parent = serializers.SlugField(source="parent_slug", read_only=True, allow_null=True)
+
+
+class CategoryChildOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    name = serializers.CharField(read_only=True)
+    slug = serializers.SlugField(read_only=True)
+
+
+class CategoryDetailOutputSerializer(CategoryFlatOutputSerializer):
+    children = CategoryChildOutputSerializer(source="children_list", many=True, read_only=True)
+
+
+class CategoryCreateInputSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=120)
+    parent = serializers.SlugRelatedField(
+        slug_field="slug", queryset=Category.objects.all(), allow_null=True, required=False, default=None
+    )
+
+
+class CategoryUpdateInputSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=120, required=False)
+    parent = serializers.SlugRelatedField(
+        slug_field="slug", queryset=Category.objects.all(), allow_null=True, required=False
+    )
+
+
+# --- Products -------------------------------------------------------------------------------
+
+
+class ProductImageOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    url = serializers.SerializerMethodField()
+    thumbnail_url = serializers.SerializerMethodField()
+    alt_text = serializers.CharField(read_only=True)
+    position = serializers.IntegerField(read_only=True)
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_url(self, image: ProductImage) -> str:
+        return media_url(self.context.get("request"), image.image.name)
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_thumbnail_url(self, image: ProductImage) -> str:
+        return media_url(self.context.get("request"), image.thumbnail.name)
+
+
+class ProductListOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    slug = serializers.SlugField(read_only=True)
+    name = serializers.CharField(read_only=True)
+    price = serializers.DecimalField(max_digits=12, decimal_places=2, read_only=True)
+    currency = serializers.CharField(read_only=True)
+    store = StoreRefSerializer(read_only=True)
+    category = CategoryRefSerializer(read_only=True)
+    thumbnail_url = serializers.SerializerMethodField()
+    in_stock = serializers.BooleanField(read_only=True)
+    rating_avg = serializers.DecimalField(max_digits=3, decimal_places=2, read_only=True, allow_null=True)
+    rating_count = serializers.IntegerField(read_only=True)
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_thumbnail_url(self, product: Product) -> str:
+        # The first image's thumbnail: from the list's annotation, or from the prefetched images.
+        name = getattr(product, "first_thumbnail", None)
+        if name is None and not hasattr(product, "first_thumbnail"):
+            images = product.images.all()
+            name = images[0].thumbnail.name if images else ""
+        return media_url(self.context.get("request"), name or "")
+
+
+class SellerProductOutputSerializer(ProductListOutputSerializer):
+    stock = serializers.IntegerField(read_only=True)
+    status = serializers.ChoiceField(choices=Product.Status.choices, read_only=True)
+    created_at = serializers.DateTimeField(read_only=True)
+    updated_at = serializers.DateTimeField(read_only=True)
+
+
+class ProductDetailOutputSerializer(ProductListOutputSerializer):
+    description = serializers.CharField(read_only=True)
+    stock = serializers.IntegerField(read_only=True)
+    status = serializers.ChoiceField(choices=Product.Status.choices, read_only=True)
+    images = ProductImageOutputSerializer(many=True, read_only=True)
+    created_at = serializers.DateTimeField(read_only=True)
+    updated_at = serializers.DateTimeField(read_only=True)
+
+
+class ProductCreateInputSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    description = serializers.CharField(max_length=10000, required=False, allow_blank=True, default="")
+    price = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=MIN_PRICE, max_value=MAX_PRICE)
+    category = serializers.SlugRelatedField(slug_field="slug", queryset=Category.objects.all())
+    stock = serializers.IntegerField(min_value=0, max_value=MAX_STOCK, required=False, default=0)
+    status = serializers.ChoiceField(choices=CREATABLE_STATUSES, required=False, default=Product.Status.DRAFT)
+
+
+class ProductUpdateInputSerializer(serializers.Serializer):
+    """PUT sends every field, PATCH any of them; ``archived`` takes a product off the catalog."""
+
+    name = serializers.CharField(max_length=200)
+    description = serializers.CharField(max_length=10000, allow_blank=True)
+    price = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=MIN_PRICE, max_value=MAX_PRICE)
+    category = serializers.SlugRelatedField(slug_field="slug", queryset=Category.objects.all())
+    stock = serializers.IntegerField(min_value=0, max_value=MAX_STOCK)
+    status = serializers.ChoiceField(choices=Product.Status.choices)
+
+
+class ProductImageInputSerializer(serializers.Serializer):
+    image = serializers.FileField(help_text="JPEG, PNG or WebP; at most 10 MB and 40 megapixels.")
+    alt_text = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    position = serializers.IntegerField(min_value=0, max_value=1000, required=False)

@@ -1,0 +1,236 @@
+"""Writes for the catalog: categories (staff), products (sellers), product images."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from decimal import Decimal
+from functools import partial
+from typing import IO, Any
+
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import IntegrityError, models, transaction
+from rest_framework.exceptions import ValidationError
+from treebeard.exceptions import InvalidMoveToDescendant
+
+from apps.accounts.models import Store
+from apps.catalog.images import image_prepare, thumbnail_render
+from apps.catalog.models import Category, Product, ProductImage
+from apps.core.exceptions import Conflict
+from apps.core.slugs import unique_slug
+
+logger = logging.getLogger(__name__)
+
+SLUG_ATTEMPTS = 5
+MAX_IMAGES_PER_PRODUCT = 20
+PRODUCT_FIELDS = ("name", "description", "price", "category", "stock", "status")
+_UNSET: Any = object()
+
+
+# --- Categories -----------------------------------------------------------------------------
+
+
+def category_create(*, name: str, parent: Category | None = None) -> Category:
+    """Add a category (a root when ``parent`` is None), sorted among its siblings by name.
+
+    The slug is made from the name, unique, and never changes. Raises Conflict ``slug_conflict``
+    if concurrent writers keep taking the slug or tree position."""
+    for _ in range(SLUG_ATTEMPTS):
+        try:
+            with transaction.atomic():
+                fields = {"name": name, "slug": unique_slug(model=Category, name=name, fallback="category")}
+                if parent is None:
+                    return Category.objects.add_root(create_kwargs=fields)
+                return Category.objects.add_child(parent, create_kwargs=fields)
+        except IntegrityError:
+            continue  # another writer took the slug or the tree path in between: pick again
+    raise Conflict("Could not add the category; try again.", code="slug_conflict")
+
+
+@transaction.atomic
+def category_update(*, category: Category, name: str | None = None, parent: Category | None = _UNSET) -> Category:
+    """Rename and/or move a category (with its subtree). ``parent=None`` makes it a root.
+
+    Raises ValidationError on ``parent`` when moving it under itself or a descendant."""
+    renamed = name is not None and name != category.name
+    if renamed:
+        category.name = name
+        category.save(update_fields=["name"])
+    current_parent = category.get_parent(update=True)
+    new_parent = current_parent if parent is _UNSET else parent
+    if not renamed and getattr(new_parent, "pk", None) == getattr(current_parent, "pk", None):
+        return category
+    try:
+        # Re-placed after a rename too: siblings stay sorted by name.
+        if new_parent is None:
+            Category.objects.move(category, Category.objects.get_first_root_node(), "sorted-sibling")
+        else:
+            Category.objects.move(category, new_parent, "sorted-child")
+    except InvalidMoveToDescendant:
+        raise ValidationError({"parent": ["A category cannot move under itself or one of its descendants."]}) from None
+    category.refresh_from_db()
+    return category
+
+
+@transaction.atomic
+def category_delete(*, category: Category) -> None:
+    """Delete a category and its subtree. Raises Conflict ``category_in_use`` while any product
+    (of any status) is filed under it or a descendant."""
+    subtree = Category.objects.filter(path__startswith=category.path)
+    if Product.objects.filter(category__in=subtree.values("pk")).exists():
+        raise Conflict("Products are filed under this category or its subcategories.", code="category_in_use")
+    try:
+        category.delete()
+    except models.ProtectedError:
+        raise Conflict("Products are filed under this category.", code="category_in_use") from None
+
+
+# --- Products -------------------------------------------------------------------------------
+
+
+def product_create(
+    *,
+    store: Store,
+    name: str,
+    price: Decimal,
+    category: Category,
+    stock: int = 0,
+    description: str = "",
+    status: str = Product.Status.DRAFT,
+) -> Product:
+    """Add a product to ``store``; the slug is made from the name, unique, and never changes.
+
+    Raises Conflict ``slug_conflict`` if concurrent writers keep taking the slug."""
+    for _ in range(SLUG_ATTEMPTS):
+        slug = unique_slug(model=Product, name=name, fallback="product")
+        try:
+            with transaction.atomic():
+                return Product.objects.create(
+                    store=store,
+                    name=name,
+                    slug=slug,
+                    description=description,
+                    price=price,
+                    category=category,
+                    stock=stock,
+                    status=status,
+                )
+        except IntegrityError:
+            if not Product.objects.filter(slug=slug).exists():
+                raise  # not a slug clash: a constraint the caller should have validated
+    raise Conflict("Could not pick a unique product address; try again.", code="slug_conflict")
+
+
+@transaction.atomic
+def product_update(*, product: Product, data: dict[str, Any]) -> Product:
+    """Change the given fields among PRODUCT_FIELDS; the slug stays, so links keep working."""
+    changed = [field for field in PRODUCT_FIELDS if field in data]
+    for field in changed:
+        setattr(product, field, data[field])
+    if changed:
+        product.save(update_fields=[*changed, "updated_at"])
+    return product
+
+
+def product_is_referenced(*, product: Product) -> bool:
+    """True when a row that must keep pointing at the product exists (an order line, later).
+
+    Any model that references Product with on_delete=PROTECT or RESTRICT counts, so the orders
+    app extends this check by declaring its foreign key, with no change here."""
+    for relation in Product._meta.related_objects:
+        if relation.on_delete in (models.PROTECT, models.RESTRICT):
+            manager = relation.related_model._base_manager
+            if manager.filter(**{relation.field.name: product}).exists():
+                return True
+    return False
+
+
+def _product_archive(*, product: Product) -> None:
+    product.status = Product.Status.ARCHIVED
+    product.save(update_fields=["status", "updated_at"])
+
+
+def product_delete(*, product: Product) -> bool:
+    """Delete the product with its images (files too, after commit), or archive it instead when
+    it is referenced (product_is_referenced). Returns True when deleted, False when archived."""
+    with transaction.atomic():
+        product = Product.objects.select_for_update().defer("search_vector").get(pk=product.pk)
+        if product_is_referenced(product=product):
+            _product_archive(product=product)
+            return False
+        names = [name for pair in product.images.values_list("image", "thumbnail") for name in pair if name]
+        try:
+            with transaction.atomic():
+                product.delete()
+        except (models.ProtectedError, models.RestrictedError):
+            _product_archive(product=product)  # referenced by a model product_is_referenced missed
+            return False
+        transaction.on_commit(partial(_storage_delete, names=names), robust=True)
+    return True
+
+
+# --- Images ---------------------------------------------------------------------------------
+
+
+def _storage_delete(*, names: list[str]) -> None:
+    for name in names:
+        default_storage.delete(name)
+
+
+def product_image_add(
+    *, product: Product, file: IO[bytes], size: int, alt_text: str = "", position: int | None = None
+) -> ProductImage:
+    """Validate, re-encode and store an image, then schedule its thumbnail after commit.
+
+    ``position`` defaults to after the last image. Raises ValidationError on ``image`` for a file
+    that is not an acceptable image (images.image_prepare) or when the product has
+    MAX_IMAGES_PER_PRODUCT images already."""
+    prepared = image_prepare(file=file, size=size)
+    name = default_storage.save(
+        f"products/{product.pk}/{uuid.uuid4().hex}.{prepared.extension}", ContentFile(prepared.content)
+    )
+    try:
+        with transaction.atomic():
+            Product.objects.select_for_update().filter(pk=product.pk).values_list("pk").first()  # one adder at a time
+            existing = list(ProductImage.objects.filter(product=product).values_list("position", flat=True))
+            if len(existing) >= MAX_IMAGES_PER_PRODUCT:
+                raise ValidationError({"image": [f"A product has at most {MAX_IMAGES_PER_PRODUCT} images."]})
+            image = ProductImage.objects.create(
+                product=product,
+                image=name,
+                width=prepared.width,
+                height=prepared.height,
+                alt_text=alt_text,
+                position=position if position is not None else max(existing, default=-1) + 1,
+            )
+            transaction.on_commit(partial(image_make_thumbnail, image_id=image.pk), robust=True)
+    except BaseException:
+        default_storage.delete(name)
+        raise
+    image.refresh_from_db()  # the thumbnail exists already when nothing deferred the commit
+    return image
+
+
+def image_make_thumbnail(*, image_id: int) -> None:
+    """Make the WebP thumbnail of a stored image. Idempotent; a no-op for a deleted image.
+
+    Runs after the upload commits (inline for now; a task queue can call it as it is)."""
+    image = ProductImage.objects.filter(pk=image_id).first()
+    if image is None or image.thumbnail:
+        return
+    with default_storage.open(image.image.name, "rb") as stored:
+        data = stored.read()
+    name = default_storage.save(
+        f"products/{image.product_id}/thumbs/{uuid.uuid4().hex}.webp", ContentFile(thumbnail_render(data=data))
+    )
+    if not ProductImage.objects.filter(pk=image_id, thumbnail="").update(thumbnail=name):
+        default_storage.delete(name)  # deleted meanwhile, or another run made it first
+
+
+def product_image_delete(*, image: ProductImage) -> None:
+    """Delete the image row, then (after commit) its files."""
+    names = [name for name in (image.image.name, image.thumbnail.name) if name]
+    with transaction.atomic():
+        image.delete()
+        transaction.on_commit(partial(_storage_delete, names=names), robust=True)

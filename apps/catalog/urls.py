@@ -1,0 +1,17 @@
+from django.urls import path
+
+from apps.catalog import apis
+
+urlpatterns = [
+    path("categories/", apis.CategoryListApi.as_view(), name="category-list"),
+    path("categories/<slug:slug>/", apis.CategoryDetailApi.as_view(), name="category-detail"),
+    path("products/", apis.ProductListApi.as_view(), name="product-list"),
+    path("products/<slug:slug>/", apis.ProductDetailApi.as_view(), name="product-detail"),
+    path("products/<slug:slug>/images/", apis.ProductImageListApi.as_view(), name="product-image-list"),
+    path(
+        "products/<slug:slug>/images/<int:image_id>/",
+        apis.ProductImageDetailApi.as_view(),
+        name="product-image-detail",
+    ),
+    path("seller/products/", apis.SellerProductListApi.as_view(), name="seller-product-list"),
+]
