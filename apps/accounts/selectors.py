@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import Count, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 
 from apps.accounts.models import Address, Store, User
+from apps.catalog.models import Product
 from apps.core.exceptions import NotFound
 
 
@@ -28,7 +30,20 @@ def store_get_for_owner(*, user: User) -> Store:
 
 
 def store_list_public() -> QuerySet[Store]:
-    return Store.objects.filter(is_active=True).order_by("name", "id")
+    """Active stores, each with ``product_count`` (its active products) from one correlated subquery,
+    evaluated only for the rows of the page."""
+    active_products = (
+        Product.objects.filter(store=OuterRef("pk"), status=Product.Status.ACTIVE)
+        .order_by()
+        .values("store")
+        .annotate(total=Count("pk"))
+        .values("total")
+    )
+    return (
+        Store.objects.filter(is_active=True)
+        .annotate(product_count=Coalesce(Subquery(active_products), 0))
+        .order_by("name", "id")
+    )
 
 
 def store_get_public(*, slug: str) -> Store:

@@ -119,9 +119,11 @@ class StoreOwnOutputSerializer(serializers.ModelSerializer):
 
 
 class StorePublicOutputSerializer(serializers.ModelSerializer):
+    product_count = serializers.IntegerField(read_only=True, help_text="Active products in the store.")
+
     class Meta:
         model = Store
-        fields = ["slug", "name", "description", "created_at"]
+        fields = ["slug", "name", "description", "created_at", "product_count"]
         read_only_fields = fields
 
 
