@@ -36,7 +36,7 @@ def store_list_public() -> QuerySet[Store]:
         Product.objects.filter(store=OuterRef("pk"), status=Product.Status.ACTIVE)
         .order_by()
         .values("store")
-        .annotate(total=Count("pk"))
+        .annotate(total=Count("*"))
         .values("total")
     )
     return (

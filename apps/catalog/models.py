@@ -49,8 +49,9 @@ class Product(TimeStampedModel):
         ACTIVE = "active", "Active"
         ARCHIVED = "archived", "Archived"
 
-    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="products")
-    category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="products")
+    # Both foreign keys are indexed by the composite (fk, status) indexes below.
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="products", db_index=False)
+    category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="products", db_index=False)
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=80, unique=True)
     description = models.TextField(blank=True, max_length=10000)
@@ -75,6 +76,11 @@ class Product(TimeStampedModel):
             models.Index(fields=["status", "created_at", "id"], name="catalog_prod_status_created"),
             models.Index(fields=["status", "price", "id"], name="catalog_prod_status_price"),
             models.Index(fields=["status", "name", "id"], name="catalog_prod_status_name"),
+            # Index-only counts: the list's capped count (status, joined to active stores) and a
+            # store's product_count; and the store and category filters.
+            models.Index(fields=["status", "store"], name="catalog_prod_status_store"),
+            models.Index(fields=["store", "status"], name="catalog_prod_store_status"),
+            models.Index(fields=["category", "status", "store"], name="catalog_prod_category_status"),
         ]
 
     def __str__(self) -> str:
