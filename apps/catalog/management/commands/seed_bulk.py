@@ -1,0 +1,150 @@
+"""Load many realistic products fast, for load tests and query plans: `seed_bulk --products 100000`.
+
+Products are spread over bulk sellers' stores and the demo category tree (leaves mostly), made
+with bulk_create in batches. On PostgreSQL the search vector is filled by the table's trigger
+as rows arrive, and the tables are vacuumed and analyzed at the end so the planner (and page-count
+estimates) see the new size.
+"""
+
+from __future__ import annotations
+
+import random
+import secrets
+import time
+from decimal import Decimal
+
+from django.conf import settings
+from django.contrib.auth.hashers import make_password
+from django.core.management.base import BaseCommand, CommandError
+from django.db import connection, transaction
+from django.utils.text import slugify
+
+from apps.accounts.models import Store, User
+from apps.catalog.demo import catalog_seed_categories
+from apps.catalog.models import Category, Product
+
+ADJECTIVES = (
+    *("Classic", "Compact", "Deluxe", "Durable", "Elegant", "Essential", "Handmade", "Heavy-Duty"),
+    *("Lightweight", "Modern", "Portable", "Premium", "Rustic", "Sleek", "Smart", "Sturdy", "Vintage"),
+    *("Wireless", "Ergonomic", "Foldable", "Waterproof", "Minimalist"),
+)
+MATERIALS = ("Oak", "Walnut", "Steel", "Brass", "Copper", "Ceramic", "Linen", "Leather", "Bamboo", "Glass", "Wool")
+NOUNS = {
+    "Audio": ("Headphones", "Speaker", "Turntable", "Amplifier", "Earbuds", "Soundbar", "Microphone", "Radio"),
+    "Computers": ("Keyboard", "Mouse", "Monitor", "Laptop Stand", "Webcam", "USB Hub", "Docking Station"),
+    "Phones & Tablets": ("Phone Case", "Tablet", "Charger", "Stylus", "Phone Stand", "Power Bank", "Cable"),
+    "Furniture": ("Table", "Chair", "Bench", "Shelf", "Stool", "Desk", "Cabinet", "Sofa", "Bookcase"),
+    "Kitchen": ("Skillet", "Knife", "Kettle", "Teapot", "Mixer", "Grinder", "Cutting Board", "Saucepan"),
+    "Lighting": ("Lamp", "Pendant", "Lantern", "Sconce", "Chandelier", "Bulb", "Nightlight"),
+    "Books": ("Novel", "Atlas", "Cookbook", "Anthology", "Handbook", "Biography", "Almanac"),
+    "Board Games": ("Chess Set", "Backgammon", "Card Game", "Strategy Game", "Dice Set", "Go Board"),
+    "Puzzles": ("Jigsaw Puzzle", "Burr Puzzle", "Puzzle Cube", "Maze", "Brainteaser", "Tangram"),
+    "Hand Tools": ("Hammer", "Screwdriver", "Wrench", "Pliers", "Chisel", "Saw", "Mallet", "Spanner"),
+    "Power Tools": ("Drill", "Sander", "Jigsaw", "Angle Grinder", "Router", "Nailer", "Heat Gun"),
+    "Measuring": ("Caliper", "Tape Measure", "Spirit Level", "Square", "Thermometer", "Scale", "Micrometer"),
+}
+PHRASES = (
+    "Built to last for years of daily use.",
+    "A favourite of professionals and beginners alike.",
+    "Ships in recyclable packaging.",
+    "Designed in a small workshop and tested by hand.",
+    "Easy to clean and simple to store.",
+    "Comes with a two-year warranty.",
+    "Pairs well with the rest of the collection.",
+    "Finished with natural oils and waxes.",
+    "Made from responsibly sourced materials.",
+    "Compact enough for small spaces.",
+)
+
+
+class Command(BaseCommand):
+    help = "Bulk-load N realistic products across bulk stores and the category tree (fast; for load tests)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--products", type=int, default=1000, help="How many products to add (default 1000).")
+        parser.add_argument("--stores", type=int, default=50, help="Bulk stores to spread them over (default 50).")
+        parser.add_argument("--batch-size", type=int, default=2000)
+        parser.add_argument("--seed", type=int, default=None, help="Random seed, for a repeatable data set.")
+        parser.add_argument("--allow-prod", action="store_true", help="Load even with ENV=prod.")
+
+    def handle(self, *args, products: int, stores: int, batch_size: int, seed, allow_prod: bool, **options):
+        if settings.ENV == "prod" and not allow_prod:
+            raise CommandError("seed_bulk fills the catalog with fake products; refusing with ENV=prod.")
+        if products < 0 or stores < 1 or batch_size < 1:
+            raise CommandError("--products must be >= 0, --stores and --batch-size >= 1.")
+        rng = random.Random(seed)  # noqa: S311 - fake data, not secrets
+        started = time.monotonic()
+        with transaction.atomic():
+            categories = catalog_seed_categories()
+            store_list = self._stores(count=stores)
+        leaves = [categories[name] for name in NOUNS]
+        roots = [category for category in categories.values() if category.depth == 1]
+        run = secrets.token_hex(3)
+        made = 0
+        while made < products:
+            size = min(batch_size, products - made)
+            batch = [
+                self._product(rng, index=made + offset, run=run, stores=store_list, leaves=leaves, roots=roots)
+                for offset in range(size)
+            ]
+            with transaction.atomic():
+                Product.objects.bulk_create(batch)
+            made += size
+            if made % 20000 < batch_size or made == products:
+                self.stdout.write(f"  {made:,} products ({time.monotonic() - started:.1f} s)")
+        if connection.vendor == "postgresql":
+            # Fresh statistics for the planner (and the page-count estimate); a fresh visibility
+            # map so counts can be index-only scans. VACUUM runs outside any transaction.
+            with connection.cursor() as cursor:
+                cursor.execute("VACUUM (ANALYZE) catalog_product")
+                cursor.execute("ANALYZE accounts_user, accounts_store, catalog_category")
+        self.stdout.write(
+            self.style.SUCCESS(f"Added {made:,} products in {time.monotonic() - started:.1f} s over {stores} stores.")
+        )
+
+    @staticmethod
+    def _stores(*, count: int) -> list[Store]:
+        """The bulk stores, made when missing (sellers with unusable passwords)."""
+        emails = [f"bulk-seller-{number}@bulk.bazaar.test" for number in range(1, count + 1)]
+        known = set(User.objects.filter(email__in=emails).values_list("email", flat=True))
+        User.objects.bulk_create(
+            [
+                User(email=email, first_name="Bulk", last_name=f"Seller {email.split('-')[2].split('@')[0]}")
+                for email in emails
+                if email not in known
+            ]
+        )
+        User.objects.filter(email__in=emails).update(is_seller=True, password=make_password(None))
+        owners = dict(User.objects.filter(email__in=emails).values_list("email", "pk"))
+        with_store = set(Store.objects.filter(owner_id__in=owners.values()).values_list("owner_id", flat=True))
+        Store.objects.bulk_create(
+            [
+                Store(owner_id=owners[email], name=f"Bulk Store {number}", slug=f"bulk-store-{number}")
+                for number, email in enumerate(emails, start=1)
+                if owners[email] not in with_store
+            ]
+        )
+        return list(Store.objects.filter(owner_id__in=owners.values()).order_by("pk"))
+
+    @staticmethod
+    def _product(
+        rng: random.Random, *, index: int, run: str, stores: list[Store], leaves: list[Category], roots: list[Category]
+    ) -> Product:
+        category = rng.choice(leaves) if rng.random() < 0.95 else rng.choice(roots)
+        noun = rng.choice(NOUNS.get(category.name) or NOUNS["Hand Tools"])
+        name = f"{rng.choice(ADJECTIVES)} {rng.choice(MATERIALS)} {noun}"
+        roll = rng.random()
+        status = Product.Status.ACTIVE if roll < 0.95 else Product.Status.DRAFT if roll < 0.98 else "archived"
+        rated = rng.random() < 0.6
+        return Product(
+            store=rng.choice(stores),
+            category=category,
+            name=name,
+            slug=f"{slugify(name)[:60]}-{run}{index:x}",
+            description=f"{name}. " + " ".join(rng.sample(PHRASES, 3)),
+            price=Decimal(rng.randrange(199, 200_000)) / 100,
+            stock=0 if rng.random() < 0.1 else rng.randrange(1, 500),
+            status=status,
+            rating_avg=Decimal(rng.randrange(100, 501)) / 100 if rated else None,
+            rating_count=rng.randrange(1, 400) if rated else 0,
+        )
