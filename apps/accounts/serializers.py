@@ -81,8 +81,18 @@ class UserUpdateInputSerializer(serializers.Serializer):
     preferences = PreferencesSerializer(required=False)
 
 
+class CountryCodeField(CountryField):
+    """ISO 3166-1 alpha-2 only (any letter case); django-countries would also take alpha-3 and
+    numeric codes and country names ("usa", "840", "Germany"), which the contract does not."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str) or len(data) != 2:
+            self.fail("invalid_choice", input=data)
+        return super().to_internal_value(data)
+
+
 class AddressSerializer(serializers.ModelSerializer):
-    country = CountryField()
+    country = CountryCodeField()
 
     class Meta:
         model = Address
