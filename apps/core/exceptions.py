@@ -59,6 +59,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]):
         return response
     if isinstance(exc, exceptions.APIException):
         codes = exc.get_codes()
+        if isinstance(exc.detail, dict) and "code" in exc.detail:
+            # simplejwt's errors are {"detail", "code", ...} dicts; their own code is the meaningful one.
+            codes = str(exc.detail["code"])
         response.data = {
             "detail": str(exc.detail) if not isinstance(exc.detail, dict | list) else _first_message(exc.detail),
             "code": codes if isinstance(codes, str) else _first_code(codes),
