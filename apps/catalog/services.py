@@ -57,7 +57,7 @@ def category_update(*, category: Category, name: str | None = None, parent: Cate
     if renamed:
         category.name = name
         category.save(update_fields=["name"])
-    current_parent = category.get_parent(update=True)
+    current_parent = Category.objects.get_parent(category, update=True)
     new_parent = current_parent if parent is _UNSET else parent
     if not renamed and getattr(new_parent, "pk", None) == getattr(current_parent, "pk", None):
         return category
