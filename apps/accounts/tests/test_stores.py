@@ -1,0 +1,257 @@
+"""Opening and editing one's store (/api/v1/users/me/store/) and the public store pages."""
+
+import pytest
+
+from apps.accounts.models import Store
+from apps.accounts.services import store_open
+from apps.accounts.tests.factories import StoreFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+MY_STORE = "/api/v1/users/me/store/"
+STORES = "/api/v1/stores/"
+
+
+def iso(value) -> str:
+    return value.isoformat().replace("+00:00", "Z")
+
+
+def test_opening_a_store_answers_201_and_makes_the_user_a_seller(buyer_client, user):
+    response = buyer_client.post(MY_STORE, {"name": "Ann's Attic", "description": "Old things, good homes."})
+
+    assert response.status_code == 201
+    store = Store.objects.get()
+    assert response.json() == {
+        "slug": "anns-attic",
+        "name": "Ann's Attic",
+        "description": "Old things, good homes.",
+        "created_at": iso(store.created_at),
+    }
+    assert store.owner == user
+    user.refresh_from_db()
+    assert user.is_seller is True
+    assert buyer_client.get("/api/v1/users/me/").json()["is_seller"] is True
+
+
+def test_opening_a_store_without_description_defaults_it_to_blank(buyer_client):
+    response = buyer_client.post(MY_STORE, {"name": "Plain"})
+
+    assert response.status_code == 201
+    assert response.json()["description"] == ""
+
+
+def test_opening_a_store_needs_a_name(buyer_client, user):
+    response = buyer_client.post(MY_STORE, {"description": "nameless"})
+
+    assert response.status_code == 400
+    assert response.json() == {"name": ["This field is required."]}
+    user.refresh_from_db()
+    assert user.is_seller is False
+    assert not Store.objects.exists()
+
+
+def test_a_second_store_is_409_store_exists_and_changes_nothing(buyer_client):
+    buyer_client.post(MY_STORE, {"name": "First"})
+
+    response = buyer_client.post(MY_STORE, {"name": "Second"})
+
+    assert response.status_code == 409
+    assert response.json() == {"detail": "You already have a store.", "code": "store_exists"}
+    assert list(Store.objects.values_list("name", flat=True)) == ["First"]
+
+
+def test_opening_ignores_a_slug_sent_by_the_client(buyer_client):
+    response = buyer_client.post(MY_STORE, {"name": "Real Name", "slug": "chosen-slug"})
+
+    assert response.json()["slug"] == "real-name"
+
+
+def test_two_stores_with_the_same_name_get_a_suffix():
+    first = store_open(user=UserFactory(), name="Corner Shop")
+    second = store_open(user=UserFactory(), name="Corner Shop")
+    third = store_open(user=UserFactory(), name="corner shop!")
+
+    assert (first.slug, second.slug, third.slug) == ("corner-shop", "corner-shop-2", "corner-shop-3")
+
+
+def test_a_name_without_latin_letters_still_gets_a_slug(buyer_client):
+    response = buyer_client.post(MY_STORE, {"name": "★★★"})
+
+    assert response.status_code == 201
+    assert response.json()["slug"].startswith("store-")
+    assert len(response.json()["slug"]) == len("store-") + 6
+
+
+def test_a_seller_reads_their_own_store(seller_client, seller):
+    response = seller_client.get(MY_STORE)
+
+    assert response.status_code == 200
+    store = seller.store
+    assert response.json() == {
+        "slug": store.slug,
+        "name": store.name,
+        "description": store.description,
+        "created_at": iso(store.created_at),
+    }
+
+
+def test_renaming_keeps_the_slug(seller_client, seller):
+    slug = seller.store.slug
+
+    response = seller_client.patch(MY_STORE, {"name": "A Brand New Name", "description": "New words."})
+
+    assert response.status_code == 200
+    assert response.json()["slug"] == slug
+    assert (response.json()["name"], response.json()["description"]) == ("A Brand New Name", "New words.")
+    store = Store.objects.get(pk=seller.store.pk)
+    assert (store.slug, store.name) == (slug, "A Brand New Name")
+
+
+def test_patch_ignores_slug_and_owner(seller_client, seller):
+    store = seller.store
+    slug = store.slug
+    other = UserFactory()
+
+    response = seller_client.patch(MY_STORE, {"slug": "stolen", "owner": other.pk, "is_active": False})
+
+    assert response.status_code == 200
+    store.refresh_from_db()
+    assert (store.slug, store.owner, store.is_active) == (slug, seller, True)
+
+
+def test_patch_refuses_a_blank_name(seller_client, seller):
+    name = seller.store.name
+
+    response = seller_client.patch(MY_STORE, {"name": ""})
+
+    assert response.status_code == 400
+    assert list(response.json()) == ["name"]
+    assert Store.objects.get(pk=seller.store.pk).name == name
+
+
+@pytest.mark.parametrize("method", ["get", "patch"])
+def test_my_store_is_404_for_a_non_seller(buyer_client, method):
+    response = getattr(buyer_client, method)(MY_STORE, {"name": "Sneaky"})
+
+    assert response.status_code == 404
+    assert response.json() == {"detail": "You have no store yet.", "code": "no_store"}
+    assert not Store.objects.exists()
+
+
+@pytest.mark.parametrize("method", ["get", "post", "patch"])
+def test_my_store_needs_authentication(api_client, method):
+    response = getattr(api_client, method)(MY_STORE, {"name": "Anon"})
+
+    assert response.status_code == 401
+    assert not Store.objects.exists()
+
+
+def test_public_list_is_paginated_and_hides_inactive_stores(api_client):
+    StoreFactory(name="Beta", slug="beta")
+    StoreFactory(name="Alpha", slug="alpha", description="First.")
+    StoreFactory(name="Closed", slug="closed", is_active=False)
+
+    response = api_client.get(STORES)
+
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["count"], body["next"], body["previous"]) == (2, None, None)
+    assert [store["slug"] for store in body["results"]] == ["alpha", "beta"]
+    alpha = Store.objects.get(slug="alpha")
+    assert body["results"][0] == {
+        "slug": "alpha",
+        "name": "Alpha",
+        "description": "First.",
+        "created_at": iso(alpha.created_at),
+        "product_count": 0,
+    }
+
+
+def test_public_list_pages_with_page_size(api_client):
+    StoreFactory.create_batch(3)
+
+    first = api_client.get(STORES, {"page_size": 2}).json()
+    second = api_client.get(STORES, {"page_size": 2, "page": 2}).json()
+
+    assert first["count"] == 3
+    assert len(first["results"]) == 2
+    assert first["next"] == "http://testserver/api/v1/stores/?page=2&page_size=2"
+    assert first["previous"] is None
+    assert len(second["results"]) == 1
+    assert second["next"] is None
+    assert {s["slug"] for s in first["results"]}.isdisjoint({s["slug"] for s in second["results"]})
+
+
+def test_public_list_caps_page_size_at_100(api_client):
+    StoreFactory.create_batch(101)
+
+    body = api_client.get(STORES, {"page_size": 1000}).json()
+
+    assert body["count"] == 101
+    assert len(body["results"]) == 100
+
+
+def test_public_list_default_page_size_is_20(api_client):
+    StoreFactory.create_batch(21)
+
+    assert len(api_client.get(STORES).json()["results"]) == 20
+
+
+def test_public_list_page_beyond_the_end_is_404(api_client):
+    StoreFactory()
+
+    response = api_client.get(STORES, {"page": 5})
+
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"
+
+
+def test_public_list_query_count_does_not_grow_with_stores(api_client, django_assert_max_num_queries):
+    StoreFactory.create_batch(3)
+    with django_assert_max_num_queries(2):
+        api_client.get(STORES, {"page_size": 2})
+    StoreFactory.create_batch(30)
+    with django_assert_max_num_queries(2):
+        api_client.get(STORES, {"page_size": 30})
+
+
+def test_public_detail_by_slug(api_client):
+    store = StoreFactory(name="Alpha", slug="alpha", description="First.")
+
+    response = api_client.get(f"{STORES}alpha/")
+
+    assert response.status_code == 200
+    assert response.json() == {
+        "slug": "alpha",
+        "name": "Alpha",
+        "description": "First.",
+        "created_at": iso(store.created_at),
+        "product_count": 0,
+    }
+
+
+@pytest.mark.parametrize("slug", ["closed", "nope"])
+def test_public_detail_of_an_inactive_or_unknown_store_is_404(api_client, slug):
+    StoreFactory(slug="closed", is_active=False)
+
+    response = api_client.get(f"{STORES}{slug}/")
+
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Store not found.", "code": "not_found"}
+
+
+def test_public_pages_ignore_a_broken_bearer_token(api_client):
+    StoreFactory(slug="alpha")
+    api_client.credentials(HTTP_AUTHORIZATION="Bearer broken")
+
+    assert api_client.get(STORES).status_code == 200
+    assert api_client.get(f"{STORES}alpha/").status_code == 200
+
+
+def test_a_seller_opening_a_store_does_not_touch_other_users(buyer_client):
+    other = UserFactory()
+
+    buyer_client.post(MY_STORE, {"name": "Mine"})
+
+    other.refresh_from_db()
+    assert other.is_seller is False
