@@ -55,7 +55,7 @@ def product_search(queryset: QuerySet[Product], text: str) -> QuerySet[Product]:
     """Products matching every word of ``text``, annotated with ``relevance`` (higher is better)."""
     terms = search_terms(text)
     if not terms:
-        return queryset.none()
+        return queryset.none().annotate(relevance=Value(0, output_field=IntegerField()))
     if connections[queryset.db].vendor == "postgresql":
         query = SearchQuery(prefix_tsquery(terms), search_type="raw", config=SEARCH_CONFIG)
         return queryset.filter(search_vector=query).annotate(relevance=SearchRank(F("search_vector"), query))

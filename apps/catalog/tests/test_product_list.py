@@ -1,0 +1,276 @@
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from apps.accounts.tests.factories import StoreFactory
+from apps.catalog.models import Product, ProductImage
+from apps.catalog.tests.factories import ProductFactory
+from apps.core import pagination
+
+pytestmark = pytest.mark.django_db
+
+LIST = "/api/v1/products/"
+
+
+def slugs(response) -> list[str]:
+    assert response.status_code == 200, response.json()
+    return [row["slug"] for row in response.json()["results"]]
+
+
+@pytest.fixture
+def catalog(tree):
+    """Five active products, one per category, made one minute apart (oldest first)."""
+    store_a = StoreFactory(name="Alpha", slug="alpha")
+    store_b = StoreFactory(name="Beta", slug="beta")
+    rows = [
+        ("anvil", "Anvil", "tools", store_a, "150.00", 3),
+        ("handsaw", "Handsaw", "hand-tools", store_a, "25.00", 0),
+        ("mallet", "Mallet", "hammers", store_b, "12.50", 5),
+        ("drill", "Drill", "power-tools", store_b, "99.99", 1),
+        ("whisk", "Whisk", "kitchen", store_a, "4.00", 20),
+    ]
+    start = timezone.now() - timedelta(hours=1)
+    products = {}
+    for minute, (slug, name, category, store, price, stock) in enumerate(rows):
+        product = ProductFactory(
+            slug=slug, name=name, category=tree[category], store=store, price=Decimal(price), stock=stock
+        )
+        Product.objects.filter(pk=product.pk).update(created_at=start + timedelta(minutes=minute))
+        products[slug] = product
+    return products
+
+
+def test_list_item_has_exactly_the_contract_fields(api_client, catalog):
+    Product.objects.filter(slug="whisk").update(rating_avg=Decimal("4.25"), rating_count=8)
+    ProductImage.objects.create(
+        product=catalog["whisk"], image="products/1/a.png", thumbnail="products/1/thumbs/a.webp", width=1, height=1
+    )
+
+    response = api_client.get(LIST)
+
+    assert response.json()["results"][0] == {
+        "id": catalog["whisk"].id,
+        "slug": "whisk",
+        "name": "Whisk",
+        "price": "4.00",
+        "currency": "USD",
+        "store": {"slug": "alpha", "name": "Alpha"},
+        "category": {"slug": "kitchen", "name": "Kitchen"},
+        "thumbnail_url": "http://testserver/media/products/1/thumbs/a.webp",
+        "in_stock": True,
+        "rating_avg": "4.25",
+        "rating_count": 8,
+    }
+    assert set(response.json()) == {"count", "next", "previous", "results"}
+
+
+def test_default_order_is_newest_first(api_client, catalog):
+    assert slugs(api_client.get(LIST)) == ["whisk", "drill", "mallet", "handsaw", "anvil"]
+
+
+@pytest.mark.parametrize(
+    ("ordering", "expected"),
+    [
+        ("price", ["whisk", "mallet", "handsaw", "drill", "anvil"]),
+        ("-price", ["anvil", "drill", "handsaw", "mallet", "whisk"]),
+        ("name", ["anvil", "drill", "handsaw", "mallet", "whisk"]),
+        ("-name", ["whisk", "mallet", "handsaw", "drill", "anvil"]),
+        ("created_at", ["anvil", "handsaw", "mallet", "drill", "whisk"]),
+        ("-created_at", ["whisk", "drill", "mallet", "handsaw", "anvil"]),
+        ("relevance", ["whisk", "drill", "mallet", "handsaw", "anvil"]),
+    ],
+)
+def test_ordering(api_client, catalog, ordering, expected):
+    assert slugs(api_client.get(LIST, {"ordering": ordering})) == expected
+
+
+@pytest.mark.parametrize(
+    ("category", "expected"),
+    [
+        ("tools", ["drill", "mallet", "handsaw", "anvil"]),
+        ("hand-tools", ["mallet", "handsaw"]),
+        ("hammers", ["mallet"]),
+        ("power-tools", ["drill"]),
+        ("kitchen", ["whisk"]),
+    ],
+)
+def test_category_includes_every_descendant(api_client, catalog, category, expected):
+    assert slugs(api_client.get(LIST, {"category": category})) == expected
+
+
+def test_category_filter_runs_constant_queries_whatever_the_depth(api_client, catalog, django_assert_num_queries):
+    with django_assert_num_queries(3):  # the category, the count, the page
+        api_client.get(LIST, {"category": "tools"})
+    with django_assert_num_queries(3):
+        api_client.get(LIST, {"category": "hammers"})
+
+
+def test_store_filter(api_client, catalog):
+    assert slugs(api_client.get(LIST, {"store": "beta"})) == ["drill", "mallet"]
+
+
+def test_price_bounds_are_inclusive(api_client, catalog):
+    assert slugs(api_client.get(LIST, {"min_price": "12.50", "max_price": "99.99"})) == ["drill", "mallet", "handsaw"]
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"), [("true", ["whisk", "drill", "mallet", "anvil"]), ("false", ["handsaw"])]
+)
+def test_in_stock(api_client, catalog, value, expected):
+    assert slugs(api_client.get(LIST, {"in_stock": value})) == expected
+
+
+def test_filters_combine(api_client, catalog):
+    response = api_client.get(LIST, {"category": "tools", "store": "beta", "in_stock": "true", "ordering": "price"})
+
+    assert slugs(response) == ["mallet", "drill"]
+
+
+@pytest.mark.parametrize(
+    ("params", "errors"),
+    [
+        ({"min_price": "abc"}, {"min_price": ["Enter a number."]}),
+        ({"max_price": "1e30"}, {"max_price": ["Ensure that there are no more than 12 digits in total."]}),
+        ({"min_price": "NaN"}, {"min_price": ["Enter a number."]}),
+        ({"in_stock": "maybe"}, {"in_stock": ["Select a valid choice. maybe is not one of the available choices."]}),
+        ({"ordering": "bogus"}, {"ordering": ["Select a valid choice. bogus is not one of the available choices."]}),
+        ({"ordering": "stock"}, {"ordering": ["Select a valid choice. stock is not one of the available choices."]}),
+        (
+            {"category": "nope"},
+            {"category": ["Select a valid choice. That choice is not one of the available choices."]},
+        ),
+        ({"store": "nope"}, {"store": ["Select a valid choice. That choice is not one of the available choices."]}),
+        ({"search": "x" * 201}, {"search": ["Ensure this value has at most 200 characters (it has 201)."]}),
+    ],
+)
+def test_malformed_filters_are_400_naming_the_parameter(api_client, catalog, params, errors):
+    response = api_client.get(LIST, params)
+
+    assert response.status_code == 400
+    assert response.json() == errors
+
+
+def test_a_closed_stores_slug_is_an_unknown_store(api_client, catalog):
+    StoreFactory(slug="closed", is_active=False)
+
+    assert api_client.get(LIST, {"store": "closed"}).status_code == 400
+
+
+def test_page_size_is_capped_at_100(api_client, tree):
+    _bulk_products(tree, 105)
+
+    response = api_client.get(LIST, {"page_size": 1000})
+
+    assert response.json()["count"] == 105
+    assert len(response.json()["results"]) == 100
+    assert response.json()["next"] == "http://testserver/api/v1/products/?page=2&page_size=1000"
+
+
+def _bulk_products(tree, count: int) -> list[Product]:
+    store = StoreFactory()
+    products = Product.objects.bulk_create(
+        Product(store=store, category=tree["hammers"], name=f"Bulk {n}", slug=f"bulk-{n}", price=Decimal("1.00"))
+        for n in range(count)
+    )
+    Product.objects.update(status=Product.Status.ACTIVE, stock=3)
+    ProductImage.objects.bulk_create(
+        ProductImage(product=product, image=f"p/{product.pk}.png", thumbnail=f"p/{product.pk}.webp", width=1, height=1)
+        for product in products
+    )
+    return products
+
+
+@pytest.mark.parametrize("page_size", [1, 100])
+@pytest.mark.parametrize(
+    ("params", "queries"),
+    [
+        ({}, 2),  # count, page
+        ({"category": "tools", "store": "bulk"}, 4),  # + the category, + the store
+        ({"search": "bulk", "ordering": "price", "in_stock": "true", "min_price": "0.50"}, 2),
+    ],
+)
+def test_list_query_count_is_constant(api_client, tree, django_assert_num_queries, page_size, params, queries):
+    _bulk_products(tree, 120)
+    StoreFactory(slug="bulk")
+    Product.objects.update(store=StoreFactory(slug="bulk-store"))
+    params = {**params, "store": "bulk-store"} if "store" in params else params
+
+    with django_assert_num_queries(queries):
+        response = api_client.get(LIST, {**params, "page_size": page_size})
+
+    assert len(response.json()["results"]) == page_size
+    assert response.json()["results"][0]["thumbnail_url"].endswith(".webp")
+
+
+@pytest.mark.parametrize("page_size", [1, 100])
+def test_seller_list_query_count_is_constant(seller_client, seller, tree, django_assert_num_queries, page_size):
+    _bulk_products(tree, 120)
+    Product.objects.update(store=seller.store)
+
+    with django_assert_num_queries(3):  # the user (token), count, page
+        response = seller_client.get("/api/v1/seller/products/", {"page_size": page_size})
+
+    assert len(response.json()["results"]) == page_size
+
+
+@pytest.mark.parametrize("page_size", [1, 100])
+def test_store_list_counts_active_products_in_constant_queries(api_client, tree, django_assert_num_queries, page_size):
+    stores = [StoreFactory(name=f"Shop {n:03}", slug=f"shop-{n:03}") for n in range(101)]
+    Product.objects.bulk_create(
+        Product(store=store, category=tree["hammers"], name="P", slug=f"p-{store.slug}-{n}", price=1, status=status)
+        for store in stores[:3]
+        for n, status in enumerate(["active", "active", "draft", "archived"])
+    )
+
+    with django_assert_num_queries(2):
+        response = api_client.get("/api/v1/stores/", {"page_size": page_size})
+
+    counts = [row["product_count"] for row in response.json()["results"]]
+    assert counts[:3] == ([2, 2, 2] if page_size == 100 else [2])
+    assert sum(counts) == (6 if page_size == 100 else 2)
+    assert api_client.get("/api/v1/stores/shop-100/").json()["product_count"] == 0
+
+
+def test_count_is_exact_up_to_the_limit(api_client, catalog, monkeypatch, django_assert_num_queries):
+    monkeypatch.setattr(pagination.EstimatingPaginator, "exact_count_limit", 5)
+
+    with django_assert_num_queries(2):
+        response = api_client.get(LIST, {"page_size": 1})
+
+    assert response.json()["count"] == 5
+
+
+def test_count_beyond_the_limit_is_exact_on_sqlite_and_estimated_on_postgresql(api_client, catalog, monkeypatch):
+    monkeypatch.setattr(pagination.EstimatingPaginator, "exact_count_limit", 3)
+    with CaptureQueriesContext(connection) as queries:
+        response = api_client.get(LIST, {"page_size": 1})
+
+    explains = [query["sql"] for query in queries.captured_queries if query["sql"].startswith("EXPLAIN")]
+    if connection.vendor == "postgresql":
+        assert len(explains) == 1
+        assert response.json()["count"] >= 4
+    else:
+        assert explains == []
+        assert response.json()["count"] == 5
+
+
+@pytest.mark.postgres
+def test_planner_estimate_follows_the_filters(catalog):
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE catalog_product")
+
+    everything = pagination.planner_row_estimate(Product.objects.all())
+    one = pagination.planner_row_estimate(Product.objects.filter(slug="anvil"))
+
+    assert everything == 5
+    assert one == 1
+
+
+def test_planner_estimate_is_none_off_postgresql(catalog):
+    if connection.vendor == "postgresql":
+        pytest.skip("PostgreSQL answers an estimate")
+    assert pagination.planner_row_estimate(Product.objects.all()) is None

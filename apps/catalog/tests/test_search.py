@@ -1,0 +1,110 @@
+import pytest
+from django.db import connection
+
+from apps.catalog.filters import prefix_tsquery, search_terms
+from apps.catalog.models import Product
+from apps.catalog.tests.factories import ProductFactory
+
+pytestmark = pytest.mark.django_db
+
+LIST = "/api/v1/products/"
+on_sqlite = pytest.mark.skipif("connection.vendor == 'postgresql'", reason="the fallback runs off PostgreSQL only")
+
+
+def slugs(response) -> list[str]:
+    assert response.status_code == 200, response.json()
+    return [row["slug"] for row in response.json()["results"]]
+
+
+@pytest.fixture
+def goods(tree):
+    made = [
+        ("nails", "Steel Nails", "Drive them with a hammer, or a nail gun."),
+        ("claw-hammer", "Claw Hammer", "Forged steel head."),
+        ("mallet", "Rubber Mallet", "Soft blows only."),
+        ("hammock", "Garden Hammock", "Cotton, two metres."),
+        ("draft-hammer", "Draft Hammer", "Not for sale yet."),
+    ]
+    for slug, name, description in made:
+        ProductFactory(slug=slug, name=name, description=description, category=tree["hammers"])
+    Product.objects.filter(slug="draft-hammer").update(status="draft")
+
+
+def test_search_terms_keep_letters_and_digits_only():
+    assert search_terms("Hammer's & | !(claw):* 16oz <-> 'x' \\ _") == ["hammer", "s", "claw", "16oz", "x"]
+    assert search_terms("!!! ::: ***") == []
+    assert len(search_terms("a " * 50)) == 8
+
+
+def test_prefix_tsquery_quotes_every_term_and_prefixes_the_last():
+    assert prefix_tsquery(["claw", "hamm"]) == "'claw' & 'hamm':*"
+
+
+@pytest.mark.postgres
+def test_name_matches_rank_above_description_matches(api_client, goods):
+    assert slugs(api_client.get(LIST, {"search": "hammer"})) == ["claw-hammer", "nails"]
+
+
+@pytest.mark.postgres
+def test_the_last_word_matches_as_a_prefix(api_client, goods):
+    # Two name matches of equal rank: the newer first; the description match last.
+    assert slugs(api_client.get(LIST, {"search": "hamm"})) == ["hammock", "claw-hammer", "nails"]
+    assert slugs(api_client.get(LIST, {"search": "claw hamm"})) == ["claw-hammer"]
+    assert slugs(api_client.get(LIST, {"search": "hamm claw"})) == []  # only the last word is a prefix
+
+
+@pytest.mark.postgres
+def test_search_stems_english_words(api_client, goods):
+    assert slugs(api_client.get(LIST, {"search": "hammers nail"})) == ["nails"]
+
+
+@pytest.mark.postgres
+def test_explicit_ordering_wins_over_relevance(api_client, goods):
+    Product.objects.filter(slug="nails").update(price="1.00")
+
+    assert slugs(api_client.get(LIST, {"search": "hammer", "ordering": "price"})) == ["nails", "claw-hammer"]
+
+
+@pytest.mark.postgres
+def test_the_trigger_keeps_the_vector_current_on_rename(seller_client, seller, tree, api_client):
+    ProductFactory(store=seller.store, slug="widget", name="Widget", description="", category=tree["hammers"])
+
+    seller_client.patch("/api/v1/products/widget/", {"name": "Sprocket", "description": "Gear for bikes"})
+
+    assert slugs(api_client.get(LIST, {"search": "sprock"})) == ["widget"]
+    assert slugs(api_client.get(LIST, {"search": "gear"})) == ["widget"]
+    assert slugs(api_client.get(LIST, {"search": "widget"})) == []
+
+
+@pytest.mark.postgres
+def test_the_vector_weights_the_name_a_and_the_description_b(goods):
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT search_vector::text FROM catalog_product WHERE slug = 'mallet'")
+        assert cursor.fetchone()[0] == "'blow':4B 'mallet':2A 'rubber':1A 'soft':3B"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["hammer & !", "') | to_tsquery('x", "hammer:* | !nails", "<-> (a | b)", "\\'; DROP TABLE catalog_product; --"],
+)
+def test_query_syntax_in_the_search_is_only_words(api_client, goods, text):
+    response = api_client.get(LIST, {"search": text})
+
+    assert response.status_code == 200
+    assert Product.objects.count() == 5
+
+
+def test_a_search_without_words_finds_nothing(api_client, goods):
+    response = api_client.get(LIST, {"search": ":*&|!"})
+
+    assert response.json() == {"count": 0, "next": None, "previous": None, "results": []}
+
+
+def test_drafts_never_match(api_client, goods):
+    assert "draft-hammer" not in slugs(api_client.get(LIST, {"search": "draft"}))
+
+
+@on_sqlite
+def test_fallback_is_case_insensitive_contains_with_name_matches_first(api_client, goods):
+    assert slugs(api_client.get(LIST, {"search": "HAMM"})) == ["hammock", "claw-hammer", "nails"]
+    assert slugs(api_client.get(LIST, {"search": "steel claw"})) == ["claw-hammer"]
