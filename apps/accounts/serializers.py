@@ -51,8 +51,17 @@ class DetailOutputSerializer(serializers.Serializer):
     detail = serializers.CharField()
 
 
+class JSONBooleanField(serializers.BooleanField):
+    """Only JSON ``true``/``false``: DRF's BooleanField would also take "yes", "on", "1" and 1."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, bool):
+            self.fail("invalid", input=data)
+        return data
+
+
 class PreferencesSerializer(serializers.Serializer):
-    newsletter = serializers.BooleanField(required=False)
+    newsletter = JSONBooleanField(required=False)
     language = serializers.ChoiceField(choices=LANGUAGE_CODES, required=False)
 
     def to_internal_value(self, data):

@@ -99,11 +99,22 @@ def test_patch_newsletter_alone_keeps_the_language(buyer_client, user):
         ({"theme": "dark"}, {"theme": ["Unknown preference."]}),
         ({"newsletter": "maybe"}, {"newsletter": ["Must be a valid boolean."]}),
         ({"newsletter": [True]}, {"newsletter": ["Must be a valid boolean."]}),
+        ({"newsletter": "true"}, {"newsletter": ["Must be a valid boolean."]}),
+        ({"newsletter": 1}, {"newsletter": ["Must be a valid boolean."]}),
         ({"language": "klingon"}, {"language": ['"klingon" is not a valid choice.']}),
         ("en", {"non_field_errors": ["Invalid data. Expected a dictionary, but got str."]}),
         (None, ["This field may not be null."]),
     ],
-    ids=["unknown-key", "non-bool-string", "non-bool-list", "unknown-language", "not-an-object", "null"],
+    ids=[
+        "unknown-key",
+        "non-bool-string",
+        "non-bool-list",
+        "bool-as-string",
+        "bool-as-number",
+        "unknown-language",
+        "not-an-object",
+        "null",
+    ],
 )
 def test_patch_refuses_invalid_preferences_and_changes_nothing(buyer_client, user, preferences, errors):
     response = buyer_client.patch(ME, {"first_name": "Changed", "preferences": preferences})
