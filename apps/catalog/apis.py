@@ -122,13 +122,10 @@ class ProductDetailApi(APIView):
     def get_permissions(self):
         return [AllowAny()] if self.request.method == "GET" else [IsAuthenticated()]
 
-    def _respond(self, request, slug: str) -> Response:
-        product = selectors.product_get_public(slug=slug, user=request.user)
-        return Response(ProductDetailOutputSerializer(product, context={"request": request}).data)
-
     @extend_schema(responses={200: ProductDetailOutputSerializer})
     def get(self, request, slug: str):
-        return self._respond(request, slug)
+        product = selectors.product_get_public(slug=slug, user=request.user)
+        return Response(ProductDetailOutputSerializer(product, context={"request": request}).data)
 
     def _update(self, request, slug: str, *, partial: bool) -> Response:
         product = selectors.product_get_for_change(slug=slug, user=request.user)
