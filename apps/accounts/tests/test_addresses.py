@@ -215,3 +215,12 @@ def test_created_address_belongs_to_me_even_if_another_user_is_named(buyer_clien
 
     assert response.status_code == 201
     assert Address.objects.get().user == user
+
+
+def test_list_query_count_does_not_grow_with_addresses(buyer_client, user, django_assert_max_num_queries):
+    AddressFactory.create_batch(2, user=user)
+    with django_assert_max_num_queries(2):
+        assert len(buyer_client.get(ADDRESSES).json()) == 2
+    AddressFactory.create_batch(15, user=user)
+    with django_assert_max_num_queries(2):
+        assert len(buyer_client.get(ADDRESSES).json()) == 17
