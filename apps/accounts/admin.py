@@ -35,3 +35,8 @@ class StoreAdmin(admin.ModelAdmin):
     list_filter = ["is_active"]
     readonly_fields = ["slug", "created_at", "updated_at"]
     raw_id_fields = ["owner"]
+
+    def has_add_permission(self, request):
+        # Owners open stores through the API (services.store_open picks the slug and makes them a
+        # seller); a store added here would get an empty slug and an owner who is no seller.
+        return False

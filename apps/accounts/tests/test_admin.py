@@ -2,7 +2,7 @@
 
 import pytest
 
-from apps.accounts.models import User
+from apps.accounts.models import Store, User
 from apps.accounts.tests.factories import AddressFactory, StoreFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -75,3 +75,27 @@ def test_admin_is_closed_to_a_plain_user(client):
 
     assert response.status_code == 302
     assert response["Location"].startswith("/admin/login/")
+
+
+def test_stores_cannot_be_added_in_the_admin(admin_client):
+    owner = UserFactory()
+
+    response = admin_client.post(
+        "/admin/accounts/store/add/", {"owner": owner.pk, "name": "Admin Store", "description": "", "is_active": "on"}
+    )
+
+    assert response.status_code == 403
+    assert not Store.objects.exists()
+
+
+def test_staff_can_deactivate_a_store_in_the_admin(admin_client):
+    store = StoreFactory(name="Alpha", slug="alpha")
+
+    response = admin_client.post(
+        f"/admin/accounts/store/{store.pk}/change/",
+        {"owner": store.owner.pk, "name": "Alpha", "description": "", "is_active": ""},
+    )
+
+    assert response.status_code == 302
+    store.refresh_from_db()
+    assert (store.is_active, store.slug) == (False, "alpha")
