@@ -5,6 +5,7 @@ import pytest
 from apps.accounts.models import Store
 from apps.accounts.services import store_open
 from apps.accounts.tests.factories import StoreFactory, UserFactory
+from conftest import authenticated_client
 
 pytestmark = pytest.mark.django_db
 
@@ -67,11 +68,26 @@ def test_opening_ignores_a_slug_sent_by_the_client(buyer_client):
 
 
 def test_two_stores_with_the_same_name_get_a_suffix():
-    first = store_open(user=UserFactory(), name="Corner Shop")
-    second = store_open(user=UserFactory(), name="Corner Shop")
-    third = store_open(user=UserFactory(), name="corner shop!")
+    slugs = [
+        authenticated_client(UserFactory()).post(MY_STORE, {"name": name}).json()["slug"]
+        for name in ("Corner Shop", "Corner Shop", "corner shop!")
+    ]
 
-    assert (first.slug, second.slug, third.slug) == ("corner-shop", "corner-shop-2", "corner-shop-3")
+    assert slugs == ["corner-shop", "corner-shop-2", "corner-shop-3"]
+    assert sorted(Store.objects.values_list("name", flat=True)) == ["Corner Shop", "Corner Shop", "corner shop!"]
+
+
+def test_store_open_retries_when_another_store_takes_the_slug_first(monkeypatch):
+    StoreFactory(slug="corner-shop")
+    picks = iter(["corner-shop", "corner-shop-2"])  # the first pick lost a race to the existing store
+    monkeypatch.setattr("apps.accounts.services.unique_slug", lambda **kwargs: next(picks))
+    owner = UserFactory()
+
+    store = store_open(user=owner, name="Corner Shop")
+
+    assert store.slug == "corner-shop-2"
+    owner.refresh_from_db()
+    assert owner.is_seller is True
 
 
 def test_a_name_without_latin_letters_still_gets_a_slug(buyer_client):
@@ -255,3 +271,16 @@ def test_a_seller_opening_a_store_does_not_touch_other_users(buyer_client):
 
     other.refresh_from_db()
     assert other.is_seller is False
+
+
+def test_store_open_gives_up_with_409_after_repeated_slug_races(buyer_client, user, monkeypatch):
+    StoreFactory(slug="taken")
+    monkeypatch.setattr("apps.accounts.services.unique_slug", lambda **kwargs: "taken")
+
+    response = buyer_client.post(MY_STORE, {"name": "Taken"})
+
+    assert response.status_code == 409
+    assert response.json() == {"detail": "Could not pick a unique store address; try again.", "code": "slug_conflict"}
+    user.refresh_from_db()
+    assert user.is_seller is False
+    assert not Store.objects.filter(owner=user).exists()
