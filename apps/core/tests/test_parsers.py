@@ -33,10 +33,6 @@ def test_malformed_json_is_still_a_parse_error():
         parse(b'{"a": ')
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="config/settings.py must set REST_FRAMEWORK DEFAULT_PARSER_CLASSES to apps.core.parsers.JSONParser",
-)
 def test_the_api_answers_400_not_500_to_deeply_nested_json():
     client = APIClient(raise_request_exception=False)
 
