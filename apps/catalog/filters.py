@@ -96,6 +96,13 @@ class _ProductFilterBase(django_filters.FilterSet):
     def filter_nothing(self, queryset, name, value):
         return queryset  # ordering is applied last, in filter_queryset, once search has annotated
 
+    def get_form_class(self):
+        # The form's fields depend on the filterset class only: build the class once, not per request.
+        cls = type(self)
+        if "_form_class" not in cls.__dict__:
+            cls._form_class = super().get_form_class()
+        return cls._form_class
+
     def filter_queryset(self, queryset):
         queryset = super().filter_queryset(queryset)
         ordering = self.form.cleaned_data.get("ordering") or ""
@@ -124,8 +131,13 @@ class SellerProductFilter(_ProductFilterBase):
 def filter_apply(
     filterset_class: type[django_filters.FilterSet], *, data: Mapping[str, Any] | None, queryset: QuerySet
 ) -> QuerySet:
-    """Apply a filterset; raises ValidationError ``{parameter: [message]}`` for malformed values."""
-    filterset = filterset_class(data=data or {}, queryset=queryset)
+    """Apply a filterset; raises ValidationError ``{parameter: [message]}`` for malformed values.
+
+    Without any of its parameters (the plain first page, the hottest request) only the default
+    ordering applies, and the filterset is not built at all."""
+    if not data or not any(name in data for name in filterset_class.base_filters):
+        return queryset.order_by(*ORDERINGS[DEFAULT_ORDERING])
+    filterset = filterset_class(data=data, queryset=queryset)
     if not filterset.is_valid():
         raise ValidationError(_messages(filterset.errors))
     return filterset.qs

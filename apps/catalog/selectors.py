@@ -36,6 +36,23 @@ LIST_FIELDS = (
 )
 
 
+LIST_ROW = (
+    "id",
+    "slug",
+    "name",
+    "price",
+    "currency",
+    "stock",
+    "rating_avg",
+    "rating_count",
+    "store__slug",
+    "store__name",
+    "category__slug",
+    "category__name",
+    "first_thumbnail",
+)
+
+
 def _first_thumbnail() -> Subquery:
     """The thumbnail file name of a product's first image ('' while it is being made)."""
     return Subquery(
@@ -51,11 +68,14 @@ def _list_queryset() -> QuerySet[Product]:
     )
 
 
-def product_list_public(*, filters: Mapping[str, Any] | None = None) -> QuerySet[Product]:
-    """Active products of active stores, filtered and ordered by ``filters`` (ProductFilter).
+def product_list_public(*, filters: Mapping[str, Any] | None = None) -> QuerySet[dict[str, Any]]:
+    """Active products of active stores, filtered and ordered by ``filters`` (ProductFilter), as
+    rows with the LIST_ROW keys: the busiest read of the API skips building three model instances
+    per product (ProductListOutputSerializer renders these rows).
 
     Raises ValidationError naming the parameter for a malformed filter value."""
-    return filter_apply(ProductFilter, data=filters, queryset=_list_queryset().filter(PUBLIC))
+    queryset = Product.objects.filter(PUBLIC).annotate(first_thumbnail=_first_thumbnail())
+    return filter_apply(ProductFilter, data=filters, queryset=queryset).values(*LIST_ROW)
 
 
 def product_list_for_seller(*, seller: User, filters: Mapping[str, Any] | None = None) -> QuerySet[Product]:

@@ -274,3 +274,37 @@ def test_planner_estimate_is_none_off_postgresql(catalog):
     if connection.vendor == "postgresql":
         pytest.skip("PostgreSQL answers an estimate")
     assert pagination.planner_row_estimate(Product.objects.all()) is None
+
+
+@pytest.mark.parametrize("rated", [True, False])
+def test_the_fast_list_rendering_equals_the_generic_rendering_of_the_declared_fields(catalog, rated):
+    from rest_framework.test import APIRequestFactory
+
+    from apps.catalog.selectors import _list_queryset, product_list_public
+    from apps.catalog.serializers import ProductListOutputSerializer
+
+    Product.objects.filter(slug="drill").update(rating_avg=Decimal("3.7") if rated else None, rating_count=3)
+    ProductImage.objects.create(product=catalog["drill"], image="a.png", thumbnail="t/a.webp", width=1, height=1)
+    serializer = ProductListOutputSerializer(context={"request": APIRequestFactory().get("/")})
+
+    for slug in ("drill", "handsaw"):
+        row = product_list_public().get(slug=slug)
+        model = _list_queryset().get(slug=slug)
+        assert serializer.to_representation(row) == serializer.declared_representation(model)
+
+
+@pytest.mark.postgres
+def test_an_estimate_is_reused_for_a_while_and_an_exact_count_never(api_client, catalog, monkeypatch):
+    monkeypatch.setattr(pagination.EstimatingPaginator, "exact_count_limit", 3)
+    with CaptureQueriesContext(connection) as first:
+        estimated = api_client.get(LIST, {"page_size": 2}).json()["count"]
+    with CaptureQueriesContext(connection) as again:
+        assert api_client.get(LIST, {"page_size": 2, "page": 2}).json()["count"] == estimated
+    monkeypatch.setattr(pagination.EstimatingPaginator, "exact_count_limit", 10)
+    with CaptureQueriesContext(connection) as exact:
+        api_client.get(LIST, {"in_stock": "true"})
+        api_client.get(LIST, {"in_stock": "true"})
+
+    assert [query["sql"][:7] for query in first.captured_queries] == ["SELECT ", "EXPLAIN", "SELECT "]
+    assert len(again.captured_queries) == 1  # the page only
+    assert sum("COUNT(*)" in query["sql"] for query in exact.captured_queries) == 2
