@@ -4,19 +4,30 @@
 EXACT_COUNT_LIMIT + 1 rows, so it never scans more than that. Beyond, it is PostgreSQL's planner
 estimate for the same filtered query (``EXPLAIN``, no rows read), never below the limit + 1; other
 databases count exactly.
+
+An estimate is remembered in the cache for ESTIMATE_CACHE_SECONDS per query (SQL and parameters):
+the next page of a big listing then skips both the capped count and the EXPLAIN. Exact counts are
+never cached. The one staleness this allows: a listing that shrinks from over the limit to under
+it shows the old estimate for at most that long.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import logging
 
+from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.db import connections
 from django.db.models import QuerySet
 from django.utils.functional import cached_property
 from rest_framework.pagination import PageNumberPagination as DRFPageNumberPagination
 
+logger = logging.getLogger(__name__)
+
 EXACT_COUNT_LIMIT = 10_000
+ESTIMATE_CACHE_SECONDS = 30
 
 
 def planner_row_estimate(queryset: QuerySet) -> int | None:
@@ -34,21 +45,53 @@ def planner_row_estimate(queryset: QuerySet) -> int | None:
     return int(plan[0]["Plan"]["Plan Rows"])
 
 
+def _cache_key(queryset: QuerySet) -> str:
+    sql, params = queryset.query.sql_with_params()
+    digest = hashlib.sha256(f"{queryset.db}|{sql}|{params!r}".encode()).hexdigest()
+    return f"page-count-estimate:{digest}"
+
+
+def _cache_get(key: str) -> int | None:
+    try:
+        return cache.get(key)
+    except Exception:  # a dead cache (Redis) degrades to counting, it never fails the list
+        logger.warning("count estimate cache unreachable", exc_info=True)
+        return None
+
+
+def _cache_set(key: str, value: int, timeout: int) -> None:
+    try:
+        cache.set(key, value, timeout=timeout)
+    except Exception:  # as above
+        logger.warning("count estimate cache unreachable", exc_info=True)
+
+
 class EstimatingPaginator(Paginator):
     exact_count_limit = EXACT_COUNT_LIMIT
+    estimate_cache_seconds = ESTIMATE_CACHE_SECONDS
 
     @cached_property
     def count(self) -> int:
         if not isinstance(self.object_list, QuerySet):
             return len(self.object_list)
+        if self.object_list.query.is_empty():  # .none(): no SQL to run (or to hash)
+            return 0
+        rows = self.object_list.order_by().values("pk")  # nothing to select, sort or plan beyond the filters
+        key = _cache_key(rows) if self.estimate_cache_seconds else ""
+        cached = _cache_get(key) if key else None
+        if cached is not None:
+            return cached
         limit = self.exact_count_limit
-        capped = self.object_list.order_by().values("pk")[: limit + 1].count()
+        capped = rows[: limit + 1].count()
         if capped <= limit:
             return capped
-        estimate = planner_row_estimate(self.object_list)
+        estimate = planner_row_estimate(rows)
         if estimate is None:
             return self.object_list.count()
-        return max(limit + 1, estimate)
+        estimate = max(limit + 1, estimate)
+        if key:
+            _cache_set(key, estimate, self.estimate_cache_seconds)
+        return estimate
 
 
 class PageNumberPagination(DRFPageNumberPagination):
