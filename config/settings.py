@@ -39,6 +39,9 @@ INSTALLED_APPS = [
     "apps.core",
     "apps.accounts",
     "apps.catalog",
+    "apps.cart",
+    "apps.orders",
+    "apps.payments",
 ]
 
 MIDDLEWARE = [
@@ -173,6 +176,9 @@ SPECTACULAR_SETTINGS = {
     ],
     "ENUM_NAME_OVERRIDES": {
         "ProductStatusEnum": "apps.catalog.models.Product.Status",
+        "OrderStatusEnum": "apps.orders.models.OrderStatus",
+        "OrderLineStatusEnum": "apps.orders.models.LineStatus",
+        "PaymentStatusEnum": "apps.payments.providers.base.PaymentStatus.CHOICES",
         "ProductCreateStatusEnum": "apps.catalog.serializers.CREATABLE_STATUSES",
     },
     # Swagger UI's files come from drf-spectacular-sidecar through WhiteNoise: no CDN needed.

@@ -7,6 +7,7 @@ from django.db import transaction
 from apps.accounts.models import Store, User
 from apps.accounts.services import store_open
 from apps.catalog.demo import catalog_seed_demo
+from apps.orders.demo import orders_seed_demo
 
 DEMO_PASSWORD = "bazaar-demo-2026"
 DEMO_SELLERS = [
@@ -33,9 +34,11 @@ class Command(BaseCommand):
                 if not Store.objects.filter(owner=seller).exists():
                     store_open(user=seller, name=store_name, description=description)
             products = catalog_seed_demo(stores=[Store.objects.get(owner=seller) for seller in sellers])
-            self._user(*DEMO_BUYER)
+            buyer = self._user(*DEMO_BUYER)
             self._user(*DEMO_STAFF, is_staff=True, is_superuser=True)
-        self.stdout.write(self.style.SUCCESS(f"Demo data ready ({products} new products)."))
+        # Outside the transaction above: paying calls the (simulated) provider, never under a lock.
+        orders = orders_seed_demo(buyer=buyer)
+        self.stdout.write(self.style.SUCCESS(f"Demo data ready ({products} new products, {orders} new orders)."))
         self.stdout.write(f"Logins (password for all: {DEMO_PASSWORD}):")
         for email, *_ in DEMO_SELLERS:
             self.stdout.write(f"  seller  {email}")

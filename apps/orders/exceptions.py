@@ -1,0 +1,29 @@
+from rest_framework import status
+
+from apps.core.exceptions import ApplicationError, Conflict
+
+
+class EmptyCart(ApplicationError):
+    default_detail = "Your cart is empty."
+    default_code = "empty_cart"
+
+
+class OutOfStock(Conflict):
+    default_detail = "Not enough stock for some products in your cart."
+    default_code = "insufficient_stock"
+
+
+class InvalidTransition(Conflict):
+    default_detail = "The order cannot make that change in its current status."
+    default_code = "invalid_transition"
+
+
+class InvalidPaymentMethod(ApplicationError):
+    default_detail = "Unknown payment method."
+    default_code = "invalid_payment_method"
+
+
+class PaymentProviderUnavailable(ApplicationError):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = "The payment provider is unavailable; the order is kept and can be paid later."
+    default_code = "payment_provider_unavailable"

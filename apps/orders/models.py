@@ -1,0 +1,114 @@
+"""Orders: what a buyer bought, snapshotted at checkout, and how it moved since."""
+
+from __future__ import annotations
+
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from apps.core.models import TimeStampedModel
+
+NUMBER_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud over the phone
+
+
+def new_order_number() -> str:
+    """12 random characters from 32 (60 bits): unguessable, not sequential."""
+    return "".join(secrets.choice(NUMBER_ALPHABET) for _ in range(12))
+
+
+class OrderStatus(models.TextChoices):
+    PENDING_PAYMENT = "pending_payment", "Pending payment"
+    PAID = "paid", "Paid"
+    PARTIALLY_SHIPPED = "partially_shipped", "Partially shipped"
+    SHIPPED = "shipped", "Shipped"
+    DELIVERED = "delivered", "Delivered"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class LineStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SHIPPED = "shipped", "Shipped"
+    DELIVERED = "delivered", "Delivered"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class Order(TimeStampedModel):
+    number = models.CharField(max_length=20, unique=True, default=new_order_number, editable=False)
+    buyer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders")
+    status = models.CharField(max_length=20, choices=OrderStatus.choices, default=OrderStatus.PENDING_PAYMENT)
+    currency = models.CharField(max_length=3)
+    subtotal = models.DecimalField(max_digits=12, decimal_places=2)
+    shipping = models.DecimalField(max_digits=12, decimal_places=2)
+    total = models.DecimalField(max_digits=12, decimal_places=2)
+    shipping_address = models.JSONField()
+    needs_review = models.BooleanField(default=False)
+    # The Idempotency-Key of the checkout that made it: a retried checkout finds this order.
+    idempotency_key = models.CharField(max_length=255, blank=True)
+    paid_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["buyer", "-created_at"], name="orders_order_buyer_recent"),
+            models.Index(fields=["status", "created_at"], name="orders_order_status_created"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["buyer", "idempotency_key"],
+                condition=~Q(idempotency_key=""),
+                name="orders_order_one_per_checkout_key",
+            ),
+            models.CheckConstraint(condition=Q(total__gte=0), name="orders_order_total_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class OrderLine(models.Model):
+    """One product in an order, with the name, store and price it had at checkout."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    product = models.ForeignKey("catalog.Product", on_delete=models.PROTECT, related_name="order_lines")
+    store = models.ForeignKey("accounts.Store", on_delete=models.PROTECT, related_name="order_lines")
+    product_name = models.CharField(max_length=200)
+    product_slug = models.CharField(max_length=80)
+    store_name = models.CharField(max_length=120)
+    store_slug = models.CharField(max_length=80)
+    unit_price = models.DecimalField(max_digits=12, decimal_places=2)
+    quantity = models.PositiveSmallIntegerField()
+    line_total = models.DecimalField(max_digits=12, decimal_places=2)
+    currency = models.CharField(max_length=3)
+    status = models.CharField(max_length=10, choices=LineStatus.choices, default=LineStatus.PENDING)
+    carrier = models.CharField(max_length=100, blank=True)
+    tracking_number = models.CharField(max_length=100, blank=True)
+    shipped_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["store", "order"], name="orders_line_store_order")]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} x {self.product_name}"
+
+
+class OrderEvent(models.Model):
+    """A status change: who, when, from, to, and why."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
+    at = models.DateTimeField(auto_now_add=True)
+    from_status = models.CharField(max_length=20, blank=True)
+    to_status = models.CharField(max_length=20)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    note = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.order_id}: {self.from_status or '-'} -> {self.to_status}"

@@ -1,0 +1,149 @@
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from apps.accounts.models import Address
+from apps.core.exceptions import NotFound
+from apps.orders.models import LineStatus, Order, OrderStatus
+from apps.payments.providers.base import PaymentStatus
+
+
+class ShippingAddressSerializer(serializers.Serializer):
+    """An address given at checkout (snapshotted into the order)."""
+
+    full_name = serializers.CharField(max_length=200)
+    line1 = serializers.CharField(max_length=200)
+    line2 = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    city = serializers.CharField(max_length=100)
+    region = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+    postal_code = serializers.CharField(max_length=20, required=False, allow_blank=True, default="")
+    country = serializers.CharField(max_length=2)
+    phone = serializers.CharField(max_length=32, required=False, allow_blank=True, default="")
+
+    def validate_country(self, value: str) -> str:
+        from django_countries import countries
+
+        code = value.upper()
+        if code not in dict(countries):
+            raise serializers.ValidationError(f'"{value}" is not an ISO 3166-1 alpha-2 country code.')
+        return code
+
+
+class CheckoutInputSerializer(serializers.Serializer):
+    shipping_address = ShippingAddressSerializer(required=False)
+    address_id = serializers.IntegerField(required=False, min_value=1)
+    payment_method = serializers.CharField(required=False, max_length=255)
+
+    def validate(self, attrs):
+        if ("shipping_address" in attrs) == ("address_id" in attrs):
+            raise serializers.ValidationError({"shipping_address": ["Give either shipping_address or address_id."]})
+        return attrs
+
+    def shipping_snapshot(self, *, buyer) -> dict:
+        """The address to ship to, copied: later edits of the address book do not change the order."""
+        data = self.validated_data
+        if "shipping_address" in data:
+            return dict(data["shipping_address"])
+        address = Address.objects.filter(user=buyer, pk=data["address_id"]).first()
+        if address is None:
+            raise NotFound("Address not found.")
+        return {field: str(getattr(address, field)) for field in ShippingAddressSerializer().fields}
+
+
+class PayInputSerializer(serializers.Serializer):
+    payment_method = serializers.CharField(max_length=255)
+
+
+class ShipInputSerializer(serializers.Serializer):
+    carrier = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+    tracking_number = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+
+
+class StoreSnapshotSerializer(serializers.Serializer):
+    slug = serializers.CharField(source="store_slug", read_only=True)
+    name = serializers.CharField(source="store_name", read_only=True)
+
+
+class OrderLineOutputSerializer(serializers.Serializer):
+    product_slug = serializers.CharField(read_only=True)
+    product_name = serializers.CharField(read_only=True)
+    store = StoreSnapshotSerializer(source="*", read_only=True)
+    unit_price = serializers.DecimalField(max_digits=12, decimal_places=2, read_only=True)
+    quantity = serializers.IntegerField(read_only=True)
+    line_total = serializers.DecimalField(max_digits=12, decimal_places=2, read_only=True)
+    status = serializers.ChoiceField(choices=LineStatus.choices, read_only=True)
+    carrier = serializers.CharField(read_only=True)
+    tracking_number = serializers.CharField(read_only=True)
+
+
+class PaymentOutputSerializer(serializers.Serializer):
+    provider = serializers.CharField(read_only=True)
+    status = serializers.ChoiceField(choices=PaymentStatus.CHOICES, read_only=True)
+    amount = serializers.DecimalField(max_digits=12, decimal_places=2, read_only=True)
+    failure_code = serializers.CharField(read_only=True, allow_blank=True)
+    client_secret = serializers.CharField(read_only=True, allow_null=True)
+
+    def to_representation(self, payment):
+        data = super().to_representation(payment)
+        data["client_secret"] = payment.client_secret or None
+        return data
+
+
+class OrderEventOutputSerializer(serializers.Serializer):
+    at = serializers.DateTimeField(read_only=True)
+    to = serializers.CharField(source="to_status", read_only=True)
+    by = serializers.SerializerMethodField()
+    note = serializers.CharField(read_only=True)
+
+    def get_fields(self):
+        fields = super().get_fields()
+        # "from" is a Python keyword, so the field is added by name.
+        fields["from"] = serializers.CharField(source="from_status", read_only=True, allow_null=True)
+        return fields
+
+    def to_representation(self, event):
+        data = super().to_representation(event)
+        data["from"] = event.from_status or None
+        return data
+
+    def get_by(self, event) -> str:
+        """Who made the change, without revealing anyone's personal data: buyer, a store, staff, system."""
+        actor = event.actor
+        if actor is None:
+            return "system"
+        if actor.pk == event.order.buyer_id:
+            return "buyer"
+        if actor.is_staff:
+            return "staff"
+        store = getattr(actor, "store", None)
+        return f"store:{store.slug}" if store else "system"
+
+
+class OrderOutputSerializer(serializers.Serializer):
+    number = serializers.CharField(read_only=True)
+    status = serializers.ChoiceField(choices=OrderStatus.choices, read_only=True)
+    created_at = serializers.DateTimeField(read_only=True)
+    items = OrderLineOutputSerializer(source="lines", many=True, read_only=True)
+    subtotal = serializers.DecimalField(max_digits=12, decimal_places=2, read_only=True)
+    shipping = serializers.DecimalField(max_digits=12, decimal_places=2, read_only=True)
+    total = serializers.DecimalField(max_digits=12, decimal_places=2, read_only=True)
+    currency = serializers.CharField(read_only=True)
+    shipping_address = ShippingAddressSerializer(read_only=True)
+    payment = serializers.SerializerMethodField()
+    needs_review = serializers.BooleanField(read_only=True)
+
+    @extend_schema_field(PaymentOutputSerializer(allow_null=True))
+    def get_payment(self, order: Order):
+        payments = list(order.payments.all())
+        return PaymentOutputSerializer(payments[0]).data if payments else None
+
+
+class OrderDetailOutputSerializer(OrderOutputSerializer):
+    events = OrderEventOutputSerializer(many=True, read_only=True)
+
+
+class SellerOrderOutputSerializer(serializers.Serializer):
+    number = serializers.CharField(read_only=True)
+    status = serializers.ChoiceField(choices=OrderStatus.choices, read_only=True)
+    created_at = serializers.DateTimeField(read_only=True)
+    items = OrderLineOutputSerializer(source="own_lines", many=True, read_only=True)
+    shipping_address = ShippingAddressSerializer(read_only=True)

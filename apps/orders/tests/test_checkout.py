@@ -1,0 +1,244 @@
+from decimal import Decimal
+from unittest import mock
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from apps.accounts.tests.factories import AddressFactory, UserFactory
+from apps.cart.models import CartItem
+from apps.catalog.models import Product
+from apps.catalog.tests.factories import ProductFactory
+from apps.orders.exceptions import EmptyCart, OutOfStock
+from apps.orders.models import NUMBER_ALPHABET, Order, OrderLine
+from apps.orders.services import order_place
+from apps.orders.tests.factories import ADDRESS, fill_cart
+from apps.payments.models import Payment
+from conftest import authenticated_client
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def buyer():
+    return UserFactory()
+
+
+def test_out_of_stock_changes_nothing(buyer):
+    plenty, scarce = ProductFactory(stock=5), ProductFactory(stock=3)
+    fill_cart(buyer, (plenty, 1), (scarce, 2))
+    Product.objects.filter(pk=scarce.pk).update(stock=1)  # sold elsewhere since it was added
+
+    with pytest.raises(OutOfStock) as raised:
+        order_place(buyer=buyer, shipping_address=ADDRESS)
+
+    assert raised.value.extra == {"products": [{"product": scarce.slug, "requested": 2, "available": 1}]}
+    assert Product.objects.get(pk=plenty.pk).stock == 5
+    assert Product.objects.get(pk=scarce.pk).stock == 1
+    assert not Order.objects.exists()
+    assert CartItem.objects.filter(cart__user=buyer).count() == 2
+
+
+def test_insufficient_stock_through_the_api_lists_every_short_line(buyer):
+    first, second, fine = ProductFactory(stock=4), ProductFactory(stock=4), ProductFactory(stock=4)
+    fill_cart(buyer, (first, 3), (second, 4), (fine, 1))
+    Product.objects.filter(pk=first.pk).update(stock=2)
+    Product.objects.filter(pk=second.pk).update(status=Product.Status.ARCHIVED)
+
+    response = authenticated_client(buyer).post("/api/v1/checkout/", {"shipping_address": ADDRESS})
+
+    assert response.status_code == 409
+    body = response.json()
+    assert body["code"] == "insufficient_stock"
+    assert sorted(body["products"], key=lambda p: p["product"]) == sorted(
+        [
+            {"product": first.slug, "requested": 3, "available": 2},
+            {"product": second.slug, "requested": 4, "available": 0},
+        ],
+        key=lambda p: p["product"],
+    )
+    assert Product.objects.get(pk=fine.pk).stock == 4
+    assert not Order.objects.exists()
+
+
+def test_empty_cart_is_400(buyer):
+    with pytest.raises(EmptyCart):
+        order_place(buyer=buyer, shipping_address=ADDRESS)
+    response = authenticated_client(buyer).post("/api/v1/checkout/", {"shipping_address": ADDRESS})
+    assert response.status_code == 400
+    assert response.json()["code"] == "empty_cart"
+
+
+def test_client_prices_and_totals_are_ignored(buyer):
+    product = ProductFactory(price=Decimal("10.00"), stock=3)
+    fill_cart(buyer, (product, 2))
+
+    response = authenticated_client(buyer).post(
+        "/api/v1/checkout/",
+        {
+            "shipping_address": ADDRESS,
+            "total": "0.01",
+            "subtotal": "0.01",
+            "items": [{"product": product.slug, "unit_price": "0.01", "quantity": 2}],
+            "price": "0.01",
+        },
+        format="json",
+    )
+
+    assert response.status_code == 201
+    body = response.json()
+    assert body["total"] == "20.00"
+    assert body["items"][0]["unit_price"] == "10.00"
+    assert Order.objects.get().total == Decimal("20.00")
+
+
+def test_lines_snapshot_name_price_and_store(buyer):
+    product = ProductFactory(name="Old name", price=Decimal("7.25"))
+    store_name = product.store.name
+    fill_cart(buyer, (product, 1))
+    number = authenticated_client(buyer).post("/api/v1/checkout/", {"shipping_address": ADDRESS}).json()["number"]
+
+    Product.objects.filter(pk=product.pk).update(name="New name", price=Decimal("99.00"))
+    product.store.name = "Renamed store"
+    product.store.save()
+
+    item = authenticated_client(buyer).get(f"/api/v1/orders/{number}/").json()["items"][0]
+    assert (item["product_name"], item["unit_price"], item["store"]["name"]) == ("Old name", "7.25", store_name)
+
+
+def test_shipping_from_own_address_is_snapshotted(buyer):
+    address = AddressFactory(user=buyer, city="Berlin", country="DE")
+    fill_cart(buyer, (ProductFactory(), 1))
+
+    response = authenticated_client(buyer).post("/api/v1/checkout/", {"address_id": address.pk})
+
+    assert response.status_code == 201
+    assert response.json()["shipping_address"]["city"] == "Berlin"
+    address.city = "Hamburg"
+    address.save()
+    assert Order.objects.get().shipping_address["city"] == "Berlin"
+
+
+def test_another_users_address_is_404_and_nothing_changes(buyer):
+    product = ProductFactory(stock=2)
+    fill_cart(buyer, (product, 1))
+    stranger_address = AddressFactory()
+
+    response = authenticated_client(buyer).post("/api/v1/checkout/", {"address_id": stranger_address.pk})
+
+    assert response.status_code == 404
+    assert Product.objects.get(pk=product.pk).stock == 2
+    assert not Order.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{}, {"shipping_address": ADDRESS, "address_id": 1}, {"shipping_address": {**ADDRESS, "country": "XX"}}],
+)
+def test_address_is_required_exactly_once_and_valid(buyer, body):
+    fill_cart(buyer, (ProductFactory(), 1))
+    response = authenticated_client(buyer).post("/api/v1/checkout/", body, format="json")
+    assert response.status_code == 400
+    assert not Order.objects.exists()
+
+
+def test_decline_at_checkout_still_creates_a_payable_order(buyer):
+    product = ProductFactory(stock=2)
+    fill_cart(buyer, (product, 1))
+    client = authenticated_client(buyer)
+
+    response = client.post(
+        "/api/v1/checkout/", {"shipping_address": ADDRESS, "payment_method": "pm_card_chargeDeclined"}
+    )
+
+    assert response.status_code == 201
+    body = response.json()
+    assert body["status"] == "pending_payment"
+    assert body["payment"]["status"] == "failed"
+    assert body["payment"]["failure_code"] == "card_declined"
+    assert Product.objects.get(pk=product.pk).stock == 1
+
+    paid = client.post(f"/api/v1/orders/{body['number']}/pay/", {"payment_method": "pm_card_visa"})
+    assert paid.status_code == 200
+    assert paid.json()["status"] == "paid"
+    assert paid.json()["payment"]["status"] == "succeeded"
+
+
+def test_unknown_payment_method_at_checkout_is_400_before_anything_changes(buyer):
+    product = ProductFactory(stock=2)
+    fill_cart(buyer, (product, 1))
+    response = authenticated_client(buyer).post(
+        "/api/v1/checkout/", {"shipping_address": ADDRESS, "payment_method": "pm_card_bogus"}
+    )
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid_payment_method"
+    assert not Order.objects.exists()
+    assert Product.objects.get(pk=product.pk).stock == 2
+
+
+def test_checkout_without_method_starts_a_pending_payment(buyer):
+    fill_cart(buyer, (ProductFactory(price=Decimal("3.00")), 2))
+    body = authenticated_client(buyer).post("/api/v1/checkout/", {"shipping_address": ADDRESS}).json()
+    assert body["payment"] == {
+        "provider": "simulated",
+        "status": "pending",
+        "amount": "6.00",
+        "failure_code": "",
+        "client_secret": None,
+    }
+
+
+def test_a_crash_after_taking_stock_leaves_everything_as_it_was(buyer):
+    product = ProductFactory(stock=5)
+    fill_cart(buyer, (product, 2))
+
+    with (
+        mock.patch.object(OrderLine.objects, "bulk_create", side_effect=RuntimeError("power cut")),
+        pytest.raises(RuntimeError),
+    ):
+        order_place(buyer=buyer, shipping_address=ADDRESS)
+
+    assert Product.objects.get(pk=product.pk).stock == 5
+    assert CartItem.objects.filter(cart__user=buyer).count() == 1
+    assert not Order.objects.exists()
+
+
+def test_order_numbers_are_random_not_sequential(buyer):
+    numbers = []
+    for _ in range(3):
+        fill_cart(buyer, (ProductFactory(), 1))
+        numbers.append(order_place(buyer=buyer, shipping_address=ADDRESS).number)
+    assert len(set(numbers)) == 3
+    assert all(len(n) == 12 and set(n) <= set(NUMBER_ALPHABET) for n in numbers)
+
+
+def _checkout_queries(buyer, lines: int) -> int:
+    fill_cart(buyer, *[(ProductFactory(), 1) for _ in range(lines)])
+    client = authenticated_client(buyer)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.post("/api/v1/checkout/", {"shipping_address": ADDRESS, "payment_method": "pm_card_visa"})
+    assert response.status_code == 201
+    return len(queries)
+
+
+def test_checkout_query_budget(buyer):
+    """Fixed work plus one conditional stock update per line. Checkout with an immediate payment of
+    10 lines: at most 50 statements, counting the test's savepoints (about 10 of them)."""
+    one = _checkout_queries(buyer, 1)
+    ten = _checkout_queries(UserFactory(), 10)
+    assert ten - one == 9  # exactly one more query per extra line: the stock update
+    assert ten <= 50
+    assert Payment.objects.count() == 2
+
+
+def test_a_product_whose_store_closed_cannot_be_checked_out(buyer):
+    product = ProductFactory(stock=3)
+    fill_cart(buyer, (product, 1))
+    product.store.is_active = False
+    product.store.save()
+
+    with pytest.raises(OutOfStock) as raised:
+        order_place(buyer=buyer, shipping_address=ADDRESS)
+
+    assert raised.value.extra["products"] == [{"product": product.slug, "requested": 1, "available": 0}]
+    assert Product.objects.get(pk=product.pk).stock == 3

@@ -1,0 +1,88 @@
+"""Real concurrency on PostgreSQL: threads, each with its own connection, racing for stock."""
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from django.db import connection
+
+from apps.accounts.tests.factories import UserFactory
+from apps.catalog.models import Product
+from apps.catalog.tests.factories import ProductFactory
+from apps.orders.models import Order
+from apps.orders.services import order_place
+from apps.orders.tests.factories import ADDRESS, fill_cart
+from conftest import authenticated_client
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+def run_together(calls):
+    """Run every call in its own thread, released at once by a barrier; close their connections."""
+    barrier = threading.Barrier(len(calls))
+
+    def run(call):
+        try:
+            barrier.wait()
+            return call()
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
+        return list(pool.map(run, calls))
+
+
+def test_thirty_buyers_racing_for_five_units_make_exactly_five_orders():
+    product = ProductFactory(stock=5)
+    buyers = UserFactory.create_batch(30)
+    for buyer in buyers:
+        Product.objects.filter(pk=product.pk).update(stock=5)
+        fill_cart(buyer, (product, 1))
+    clients = [authenticated_client(buyer) for buyer in buyers]
+
+    responses = run_together(
+        [lambda c=c: c.post("/api/v1/checkout/", {"shipping_address": ADDRESS}, format="json") for c in clients]
+    )
+
+    codes = sorted(r.status_code for r in responses)
+    assert codes.count(201) == 5
+    assert codes.count(409) == 25
+    assert all(r.json()["code"] == "insufficient_stock" for r in responses if r.status_code == 409)
+    assert Product.objects.get(pk=product.pk).stock == 0
+    assert Order.objects.count() == 5
+
+
+def test_opposite_cart_orders_do_not_deadlock():
+    first, second = ProductFactory(stock=100), ProductFactory(stock=100)
+    buyers = UserFactory.create_batch(8)
+    for index, buyer in enumerate(buyers):
+        pairs = [(first, 1), (second, 1)] if index % 2 else [(second, 1), (first, 1)]
+        fill_cart(buyer, *pairs)
+
+    orders = run_together([lambda b=b: order_place(buyer=b, shipping_address=ADDRESS).number for b in buyers])
+
+    assert len(set(orders)) == 8
+    assert Product.objects.get(pk=first.pk).stock == 92
+    assert Product.objects.get(pk=second.pk).stock == 92
+
+
+def test_two_concurrent_requests_with_one_key_make_one_order():
+    buyer = UserFactory()
+    product = ProductFactory(stock=10)
+    fill_cart(buyer, (product, 1))
+    clients = [authenticated_client(buyer) for _ in range(4)]
+
+    responses = run_together(
+        [
+            lambda c=c: c.post(
+                "/api/v1/checkout/", {"shipping_address": ADDRESS}, format="json", HTTP_IDEMPOTENCY_KEY="same"
+            )
+            for c in clients
+        ]
+    )
+
+    assert Order.objects.count() == 1
+    assert Product.objects.get(pk=product.pk).stock == 9
+    numbers = {r.json()["number"] for r in responses if r.status_code == 201}
+    assert len(numbers) == 1
+    assert all(r.status_code in (201, 409) for r in responses)
