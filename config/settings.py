@@ -7,6 +7,8 @@ from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
+from django.core.exceptions import ImproperlyConfigured
+
 from config import env as env_loader
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -271,6 +273,14 @@ STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
 STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="")
 STRIPE_ALLOW_LIVE = env.bool("STRIPE_ALLOW_LIVE", default=False)
 PAYMENT_PROVIDER = env.str("PAYMENT_PROVIDER", default="stripe" if STRIPE_SECRET_KEY else "simulated")
+if STRIPE_SECRET_KEY or PAYMENT_PROVIDER == "stripe":
+    from apps.payments.providers.stripe_provider import stripe_check_keys
+
+    stripe_check_keys(secret_key=STRIPE_SECRET_KEY, env=ENV, allow_live=STRIPE_ALLOW_LIVE)
+if PAYMENT_PROVIDER == "stripe" and not STRIPE_SECRET_KEY:
+    raise ImproperlyConfigured("PAYMENT_PROVIDER=stripe needs STRIPE_SECRET_KEY (a test key, sk_test_...).")
+if PAYMENT_PROVIDER not in ("simulated", "stripe"):
+    raise ImproperlyConfigured(f"PAYMENT_PROVIDER={PAYMENT_PROVIDER!r} is not one of: simulated, stripe.")
 
 # --- Logging and error reporting ----------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from apps.payments.models import Payment, SimulatedPayment
+from apps.payments.models import Payment, SimulatedPayment, WebhookEvent
 
 
 @admin.register(Payment)
@@ -17,3 +17,10 @@ class SimulatedPaymentAdmin(admin.ModelAdmin):
     list_display = ["reference", "order_reference", "status", "amount", "currency", "created_at"]
     search_fields = ["reference", "order_reference"]
 
+
+@admin.register(WebhookEvent)
+class WebhookEventAdmin(admin.ModelAdmin):
+    list_display = ["event_id", "provider", "type", "payment_reference", "received_at", "processed_at", "outcome"]
+    list_filter = ["provider", "type"]
+    search_fields = ["event_id", "payment_reference"]
+    readonly_fields = ["provider", "event_id", "type", "payment_reference", "payload", "received_at", "processed_at"]

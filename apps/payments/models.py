@@ -42,3 +42,21 @@ class SimulatedPayment(TimeStampedModel):
     def __str__(self) -> str:
         return f"{self.reference} {self.status}"
 
+
+class WebhookEvent(models.Model):
+    """A provider's webhook event, stored under its unique id so each is processed once."""
+
+    provider = models.CharField(max_length=20)
+    event_id = models.CharField(max_length=255, unique=True)
+    type = models.CharField(max_length=100)
+    payment_reference = models.CharField(max_length=255, blank=True)
+    payload = models.JSONField()
+    received_at = models.DateTimeField(auto_now_add=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-received_at"]
+
+    def __str__(self) -> str:
+        return f"{self.event_id} {self.type}"

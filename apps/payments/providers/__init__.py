@@ -11,6 +11,7 @@ from apps.payments.providers.base import PaymentProvider
 
 PROVIDERS = {
     "simulated": "apps.payments.providers.simulated.SimulatedProvider",
+    "stripe": "apps.payments.providers.stripe_provider.StripeProvider",
 }
 
 
