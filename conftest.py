@@ -24,7 +24,9 @@ def pytest_collection_modifyitems(config, items):
 
     if settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         return
-    skip = pytest.mark.skip(reason="needs PostgreSQL row locks and concurrent connections; run with DATABASE_URL")
+    skip = pytest.mark.skip(
+        reason="needs PostgreSQL (row locks, concurrent connections, full-text search); set DATABASE_URL=postgres://..."
+    )
     for item in items:
         if "postgres" in item.keywords:
             item.add_marker(skip)

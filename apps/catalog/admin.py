@@ -2,7 +2,7 @@ from django.contrib import admin
 from treebeard.admin import TreeAdmin
 from treebeard.forms import movenodeform_factory
 
-from apps.catalog.models import Category, Product, ProductImage
+from apps.catalog.models import Category, Product, ProductImage, Review
 
 
 @admin.register(Category)
@@ -34,3 +34,11 @@ class ProductAdmin(admin.ModelAdmin):
     readonly_fields = ["slug", "currency", "rating_avg", "rating_count", "created_at", "updated_at"]
     raw_id_fields = ["store"]
     inlines = [ProductImageInline]
+
+
+@admin.register(Review)
+class ReviewAdmin(admin.ModelAdmin):
+    list_display = ["product", "author", "rating", "title", "created_at"]
+    list_filter = ["rating"]
+    search_fields = ["product__name", "author__email", "title"]
+    raw_id_fields = ["product", "author"]

@@ -113,3 +113,25 @@ class ProductImage(models.Model):
 
     def __str__(self) -> str:
         return self.image.name
+
+
+class Review(TimeStampedModel):
+    """A buyer's rating of a product they received; one per buyer and product. The product's
+    ``rating_avg``/``rating_count`` are recomputed in the same transaction as every new review."""
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="reviews")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reviews")
+    rating = models.PositiveSmallIntegerField()
+    title = models.CharField(max_length=120, blank=True)
+    body = models.TextField(max_length=5000, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["product", "author"], name="catalog_review_one_per_buyer"),
+            models.CheckConstraint(condition=Q(rating__gte=1) & Q(rating__lte=5), name="catalog_review_rating_1_5"),
+        ]
+        indexes = [models.Index(fields=["product", "-created_at"], name="catalog_review_product_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.rating}/5 on {self.product_id}"

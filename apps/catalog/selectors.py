@@ -13,7 +13,7 @@ from django.db.models import OuterRef, Q, QuerySet, Subquery
 
 from apps.accounts.models import User
 from apps.catalog.filters import ProductFilter, SellerProductFilter, filter_apply
-from apps.catalog.models import Category, Product, ProductImage
+from apps.catalog.models import Category, Product, ProductImage, Review
 from apps.core.exceptions import NotFound, PermissionDenied
 
 PUBLIC = Q(status=Product.Status.ACTIVE, store__is_active=True)
@@ -151,3 +151,9 @@ def category_get_by_slug(*, slug: str) -> Category:
     if category is None:
         raise NotFound("Category not found.")
     return category
+
+
+def review_list_for_product(*, slug: str, user: User | None = None) -> QuerySet[Review]:
+    """Reviews of a product the user may see, newest first. Raises NotFound."""
+    product = product_get_public(slug=slug, user=user)
+    return Review.objects.filter(product=product).select_related("author").order_by("-created_at", "-id")

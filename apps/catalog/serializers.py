@@ -206,3 +206,29 @@ class ProductImageInputSerializer(serializers.Serializer):
     image = serializers.FileField(help_text="JPEG, PNG or WebP; at most 10 MB and 40 megapixels.")
     alt_text = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     position = serializers.IntegerField(min_value=0, max_value=1000, required=False)
+
+
+# --- Reviews --------------------------------------------------------------------------------
+
+
+class ReviewOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    rating = serializers.IntegerField(read_only=True, min_value=1, max_value=5)
+    title = serializers.CharField(read_only=True)
+    body = serializers.CharField(read_only=True)
+    author_name = serializers.SerializerMethodField()
+    created_at = serializers.DateTimeField(read_only=True)
+
+    def get_author_name(self, review) -> str:
+        """First name and last initial; never the email. A deleted account shows no name."""
+        author = review.author
+        if not author.is_active or not author.first_name:
+            return "A Bazaar customer"
+        initial = f" {author.last_name[0]}." if author.last_name else ""
+        return f"{author.first_name}{initial}"
+
+
+class ReviewInputSerializer(serializers.Serializer):
+    rating = serializers.IntegerField(min_value=1, max_value=5)
+    title = serializers.CharField(max_length=120, required=False, allow_blank=True, default="")
+    body = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")

@@ -11,13 +11,15 @@ from typing import IO, Any
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, models, transaction
+from django.db.models import Avg, Count
 from rest_framework.exceptions import ValidationError
 from treebeard.exceptions import InvalidMoveToDescendant
 
-from apps.accounts.models import Store
+from apps.accounts.models import Store, User
 from apps.catalog.images import image_prepare, thumbnail_render
-from apps.catalog.models import Category, Product, ProductImage
-from apps.core.exceptions import Conflict
+from apps.catalog.models import Category, Product, ProductImage, Review
+from apps.core.exceptions import Conflict, PermissionDenied
+from apps.core.money import money
 from apps.core.slugs import unique_slug
 
 logger = logging.getLogger(__name__)
@@ -234,3 +236,36 @@ def product_image_delete(*, image: ProductImage) -> None:
     with transaction.atomic():
         image.delete()
         transaction.on_commit(partial(_storage_delete, names=names), robust=True)
+
+
+class NotEligible(PermissionDenied):
+    default_detail = "Only buyers who received this product can review it."
+    default_code = "not_eligible"
+
+
+class AlreadyReviewed(Conflict):
+    default_detail = "You have already reviewed this product."
+    default_code = "already_reviewed"
+
+
+def review_create(*, author: User, product: Product, rating: int, title: str = "", body: str = "") -> Review:
+    """Add the author's review and update the product's rating in one transaction.
+
+    Raises NotEligible (no delivered line of the product) or AlreadyReviewed."""
+    from apps.orders.selectors import order_line_received
+
+    if not order_line_received(buyer=author, product_id=product.pk):
+        raise NotEligible()
+    try:
+        with transaction.atomic():
+            Product.objects.select_for_update().filter(pk=product.pk).values_list("pk").first()
+            if Review.objects.filter(product=product, author=author).exists():
+                raise AlreadyReviewed()
+            review = Review.objects.create(product=product, author=author, rating=rating, title=title, body=body)
+            stats = Review.objects.filter(product=product).aggregate(average=Avg("rating"), count=Count("id"))
+            Product.objects.filter(pk=product.pk).update(
+                rating_avg=money(Decimal(str(stats["average"]))), rating_count=stats["count"]
+            )
+    except IntegrityError as error:  # the same buyer's concurrent second review
+        raise AlreadyReviewed() from error
+    return review

@@ -13,5 +13,6 @@ urlpatterns = [
         apis.ProductImageDetailApi.as_view(),
         name="product-image-detail",
     ),
+    path("products/<slug:slug>/reviews/", apis.ProductReviewListApi.as_view(), name="product-review-list"),
     path("seller/products/", apis.SellerProductListApi.as_view(), name="seller-product-list"),
 ]

@@ -6,7 +6,7 @@ from django.db.models import Prefetch, QuerySet
 
 from apps.accounts.models import User
 from apps.core.exceptions import NotFound
-from apps.orders.models import Order, OrderEvent, OrderLine
+from apps.orders.models import LineStatus, Order, OrderEvent, OrderLine
 from apps.payments.models import Payment
 
 
@@ -47,3 +47,8 @@ def order_list_for_seller(*, seller: User) -> QuerySet[Order]:
             Prefetch("lines", queryset=OrderLine.objects.filter(store_id=store_id).order_by("id"), to_attr="own_lines")
         )
     )
+
+
+def order_line_received(*, buyer: User, product_id: int) -> bool:
+    """Whether the buyer holds a delivered line of this product (who may review it)."""
+    return OrderLine.objects.filter(order__buyer=buyer, product_id=product_id, status=LineStatus.DELIVERED).exists()
