@@ -7,6 +7,7 @@ Inputs list only writable fields, so read-only ones sent in a write (``slug``, `
 from __future__ import annotations
 
 import logging
+from datetime import UTC
 from functools import cache
 
 from django.conf import settings
@@ -172,14 +173,53 @@ class SellerProductOutputSerializer(ProductListOutputSerializer):
     updated_at = serializers.DateTimeField(read_only=True)
 
 
+def _timestamp(moment) -> str:
+    """As DRF renders a DateTimeField with USE_TZ and UTC: ISO 8601 with ``Z``."""
+    value = moment.astimezone(UTC).isoformat()
+    return value[:-6] + "Z" if value.endswith("+00:00") else value
+
+
 class ProductDetailOutputSerializer(ProductListOutputSerializer):
-    to_representation = serializers.Serializer.to_representation
     description = serializers.CharField(read_only=True)
     stock = serializers.IntegerField(read_only=True)
     status = serializers.ChoiceField(choices=Product.Status.choices, read_only=True)
     images = ProductImageOutputSerializer(many=True, read_only=True)
     created_at = serializers.DateTimeField(read_only=True)
     updated_at = serializers.DateTimeField(read_only=True)
+
+    def to_representation(self, product: Product) -> dict:
+        """A product of the detail selectors (store, category and images loaded), rendered
+        directly like the list; a test holds it equal to ``declared_representation``."""
+        images = list(product.images.all())
+        store, category, rating = product.store, product.category, product.rating_avg
+        return {
+            "id": product.id,
+            "slug": product.slug,
+            "name": product.name,
+            "price": f"{product.price:.2f}",
+            "currency": product.currency,
+            "store": {"slug": store.slug, "name": store.name},
+            "category": {"slug": category.slug, "name": category.name},
+            "thumbnail_url": self._absolute(images[0].thumbnail.name if images else ""),
+            "in_stock": product.stock > 0,
+            "rating_avg": None if rating is None else f"{rating:.2f}",
+            "rating_count": product.rating_count,
+            "description": product.description,
+            "stock": product.stock,
+            "status": product.status,
+            "images": [
+                {
+                    "id": image.id,
+                    "url": self._absolute(image.image.name),
+                    "thumbnail_url": self._absolute(image.thumbnail.name),
+                    "alt_text": image.alt_text,
+                    "position": image.position,
+                }
+                for image in images
+            ],
+            "created_at": _timestamp(product.created_at),
+            "updated_at": _timestamp(product.updated_at),
+        }
 
 
 class ProductCreateInputSerializer(serializers.Serializer):

@@ -457,3 +457,22 @@ def test_seller_list_permissions(clients, product, role, expected):
     assert response.status_code == expected
     if expected == 200:
         assert response.json()["count"] == (1 if role == "owner" else 0)
+
+
+def test_the_fast_detail_rendering_equals_the_generic_rendering_of_the_declared_fields(product, on_commit):
+    from rest_framework.test import APIRequestFactory
+
+    from apps.catalog.selectors import product_get_public
+    from apps.catalog.serializers import ProductDetailOutputSerializer
+
+    with on_commit(execute=True):
+        services.product_image_add(product=product, file=_png(), size=len(_PNG), alt_text="Front")
+    services.product_image_add(product=product, file=_png(), size=len(_PNG), position=7)  # no thumbnail yet
+    Product.objects.filter(pk=product.pk).update(rating_avg=Decimal("4.5"), rating_count=2)
+    serializer = ProductDetailOutputSerializer(context={"request": APIRequestFactory().get("/")})
+    loaded = product_get_public(slug=product.slug)
+
+    rendered = serializer.to_representation(loaded)
+
+    assert rendered == serializer.declared_representation(loaded)
+    assert [image["position"] for image in rendered["images"]] == [0, 7]
