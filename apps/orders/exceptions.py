@@ -27,3 +27,8 @@ class PaymentProviderUnavailable(ApplicationError):
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     default_detail = "The payment provider is unavailable; the order is kept and can be paid later."
     default_code = "payment_provider_unavailable"
+
+
+class PaymentUnderReview(Conflict):
+    default_detail = "A payment for this order did not match its total and is being reviewed; it cannot be paid now."
+    default_code = "payment_under_review"

@@ -8,11 +8,17 @@ retry cannot charge or refund twice. A Payment row per attempt records what the 
 from __future__ import annotations
 
 import logging
+import uuid
 
 from django.db import transaction
 from django.db.models import Max
 
-from apps.orders.exceptions import InvalidPaymentMethod, InvalidTransition, PaymentProviderUnavailable
+from apps.orders.exceptions import (
+    InvalidPaymentMethod,
+    InvalidTransition,
+    PaymentProviderUnavailable,
+    PaymentUnderReview,
+)
 from apps.orders.models import Order, OrderStatus
 from apps.orders.services import order_lock, order_mark_paid
 from apps.payments.models import Payment
@@ -102,7 +108,13 @@ def payment_apply_result(*, payment: Payment, result: PaymentResult, note: str) 
     _record(payment, result)
     if payment.status == PaymentStatus.SUCCEEDED:
         outcome = order_mark_paid(order_id=payment.order_id, amount=result.amount, currency=result.currency, note=note)
-        if outcome == "refund":
+        paid_by_another = (
+            outcome == "already_paid"
+            and Payment.objects.filter(order_id=payment.order_id, status=PaymentStatus.SUCCEEDED)
+            .exclude(pk=payment.pk)
+            .exists()
+        )
+        if outcome == "refund" or paid_by_another:  # cancelled meanwhile, or a second charge
             payment_refund(payment=payment)
     return payment
 
@@ -118,15 +130,18 @@ def order_pay(*, order: Order, payment_method: str, idempotency_key: str | None 
         raise InvalidTransition(
             f"An order that is {order.status.replace('_', ' ')} cannot be paid.", extra={"status": order.status}
         )
+    if order.needs_review:
+        # A payment whose amount did not match already moved money: staff settle it before any other.
+        raise PaymentUnderReview()
     provider = get_provider()
     try:
         payment = payment_latest(order=order)
         if payment is None or payment.status not in OPEN_STATUSES or not payment.reference:
             payment = payment_start(order=order)
-        confirm_key = f"order-{order.number}-attempt-{payment.attempt}-confirm-{idempotency_key or payment_method}"
-        if payment.status == PaymentStatus.FAILED:
-            # A new method after a decline is a new confirmation; the same one repeats the answer.
-            confirm_key += f"-after-{payment.failure_code}"
+        # One confirmation per client request: the client's Idempotency-Key (its retries are
+        # answered by the idempotency layer before reaching here), else a fresh key, so a buyer
+        # retrying after topping up the card is not answered with the old decline.
+        confirm_key = f"order-{order.number}-attempt-{payment.attempt}-confirm-{idempotency_key or uuid.uuid4().hex}"
         result = get_provider(payment.provider).confirm(
             payment_ref=payment.reference, payment_method=payment_method, idempotency_key=confirm_key
         )

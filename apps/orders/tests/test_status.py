@@ -152,3 +152,30 @@ def test_order_list_is_own_newest_first_with_status_filter(buyer, client):
     paid = client.get("/api/v1/orders/?status=paid").json()
     assert [o["number"] for o in paid["results"]] == [second]
     assert client.get("/api/v1/orders/?status=bogus").status_code == 400
+
+
+def test_an_order_under_review_cannot_be_paid_again(buyer, client):
+    number, _ = place(client, buyer)
+    Order.objects.filter(number=number).update(needs_review=True)
+
+    response = client.post(f"/api/v1/orders/{number}/pay/", {"payment_method": "pm_card_visa"})
+
+    assert (response.status_code, response.json()["code"]) == (409, "payment_under_review")
+    assert not Payment.objects.filter(order__number=number, status="succeeded").exists()
+
+
+def test_a_second_successful_payment_of_a_paid_order_is_refunded(buyer, client):
+    from apps.payments.providers import get_provider
+    from apps.payments.services import payment_apply_result, payment_start
+
+    number, _ = place(client, buyer, method="pm_card_visa")
+    order = Order.objects.get(number=number)
+    second = payment_start(order=order)  # e.g. a second browser tab with Stripe.js
+    charged = get_provider().confirm(payment_ref=second.reference, payment_method="pm_card_visa", idempotency_key="t2")
+
+    payment_apply_result(payment=second, result=charged, note="second tab")
+
+    second.refresh_from_db()
+    assert second.status == "refunded"
+    assert Payment.objects.filter(order=order, status="succeeded").count() == 1
+    assert Order.objects.get(pk=order.pk).status == "paid"

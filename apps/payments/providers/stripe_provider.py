@@ -262,6 +262,7 @@ class StripeProvider:
         obj = event_data.get("object") if isinstance(event_data, dict) else None
         if not data.get("id") or not data.get("type") or not isinstance(obj, dict):
             raise WebhookSignatureError("The webhook body is not a Stripe event.")
+        obj.pop("client_secret", None)  # the event is stored; the secret belongs to the buyer alone
         return _event(data, obj)
 
 

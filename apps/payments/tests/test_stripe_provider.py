@@ -360,7 +360,9 @@ def test_webhook_payment_intent_succeeded(provider, stripe_standin):
         "USD",
         "",
     )
-    assert event.raw == json.loads(payload)
+    sent = json.loads(payload)
+    assert sent["data"]["object"].pop("client_secret")  # the stand-in's event carries one...
+    assert event.raw == sent  # ...which is the only thing left out of what Bazaar stores
 
 
 @pytest.mark.parametrize(
