@@ -32,10 +32,13 @@ ESTIMATE_CACHE_SECONDS = 30
 
 def planner_row_estimate(queryset: QuerySet) -> int | None:
     """PostgreSQL's estimate of how many rows ``queryset`` returns; None on other databases."""
-    connection = connections[queryset.db]
+    sql, params = queryset.order_by().query.sql_with_params()
+    return _explain_rows(connections[queryset.db], sql, params)
+
+
+def _explain_rows(connection, sql: str, params) -> int | None:
     if connection.vendor != "postgresql":
         return None
-    sql, params = queryset.order_by().query.sql_with_params()
     with connection.cursor() as cursor:
         # The SQL is compiled by Django with its values bound as parameters.
         cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
@@ -43,12 +46,6 @@ def planner_row_estimate(queryset: QuerySet) -> int | None:
     if isinstance(plan, str):
         plan = json.loads(plan)
     return int(plan[0]["Plan"]["Plan Rows"])
-
-
-def _cache_key(queryset: QuerySet) -> str:
-    sql, params = queryset.query.sql_with_params()
-    digest = hashlib.sha256(f"{queryset.db}|{sql}|{params!r}".encode()).hexdigest()
-    return f"page-count-estimate:{digest}"
 
 
 def _cache_get(key: str) -> int | None:
@@ -76,16 +73,26 @@ class EstimatingPaginator(Paginator):
             return len(self.object_list)
         if self.object_list.query.is_empty():  # .none(): no SQL to run (or to hash)
             return 0
-        rows = self.object_list.order_by().values("pk")  # nothing to select, sort or plan beyond the filters
-        key = _cache_key(rows) if self.estimate_cache_seconds else ""
-        cached = _cache_get(key) if key else None
-        if cached is not None:
-            return cached
-        limit = self.exact_count_limit
-        capped = rows[: limit + 1].count()
+        # Only the filters matter: no select list, no ordering. Compiled once, for the cache key,
+        # the capped count and the EXPLAIN alike.
+        rows = self.object_list.order_by().values("pk")
+        sql, params = rows.query.sql_with_params()
+        connection = connections[rows.db]
+        key = ""
+        if self.estimate_cache_seconds:
+            digest = hashlib.sha256(f"{rows.db}|{sql}|{params!r}".encode()).hexdigest()
+            key = f"page-count-estimate:{digest}"
+            cached = _cache_get(key)
+            if cached is not None:
+                return cached
+        limit = int(self.exact_count_limit)
+        with connection.cursor() as cursor:
+            # Django compiled ``sql`` with every value bound as a parameter; ``limit`` is an int.
+            cursor.execute(f"SELECT COUNT(*) FROM ({sql} LIMIT {limit + 1}) capped", params)  # noqa: S608
+            capped = cursor.fetchone()[0]
         if capped <= limit:
             return capped
-        estimate = planner_row_estimate(rows)
+        estimate = _explain_rows(connection, sql, params)
         if estimate is None:
             return self.object_list.count()
         estimate = max(limit + 1, estimate)
