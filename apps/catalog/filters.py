@@ -12,9 +12,10 @@ from collections.abc import Mapping
 from typing import Any
 
 import django_filters
+from django import forms
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db import connections
-from django.db.models import Case, F, IntegerField, Q, QuerySet, Value, When
+from django.db.models import Case, F, IntegerField, Q, QuerySet, Subquery, Value, When
 from rest_framework.exceptions import ValidationError
 
 from apps.accounts.models import Store
@@ -69,11 +70,32 @@ def product_search(queryset: QuerySet[Product], text: str) -> QuerySet[Product]:
     )
 
 
+class CategorySubtreeField(forms.CharField):
+    """A category slug, cleaned to the ids of that category and all its descendants (one query on
+    the materialized path); an unknown slug is invalid."""
+
+    default_error_messages = {
+        "invalid_choice": "Select a valid choice. That choice is not one of the available choices."
+    }
+
+    def clean(self, value):
+        slug = super().clean(value)
+        if not slug:
+            return None
+        subtree_root = Category.objects.filter(slug=slug).values("path")[:1]
+        ids = list(Category.objects.filter(path__startswith=Subquery(subtree_root)).values_list("pk", flat=True))
+        if not ids:
+            raise forms.ValidationError(self.error_messages["invalid_choice"], code="invalid_choice")
+        return ids
+
+
+class CategorySubtreeFilter(django_filters.Filter):
+    field_class = CategorySubtreeField
+
+
 class _ProductFilterBase(django_filters.FilterSet):
     search = django_filters.CharFilter(method="filter_search", max_length=MAX_SEARCH_LENGTH)
-    category = django_filters.ModelChoiceFilter(
-        queryset=Category.objects.only("id", "path", "slug"), to_field_name="slug", method="filter_category"
-    )
+    category = CategorySubtreeFilter(field_name="category_id", lookup_expr="in")
     min_price = django_filters.NumberFilter(field_name="price", lookup_expr="gte", max_digits=12, decimal_places=2)
     max_price = django_filters.NumberFilter(field_name="price", lookup_expr="lte", max_digits=12, decimal_places=2)
     in_stock = django_filters.ChoiceFilter(choices=BOOLEAN_CHOICES, method="filter_in_stock")
@@ -85,10 +107,6 @@ class _ProductFilterBase(django_filters.FilterSet):
 
     def filter_search(self, queryset, name, value):
         return product_search(queryset, value)
-
-    def filter_category(self, queryset, name, value: Category):
-        # The category and all its descendants: one subquery on the materialized path.
-        return queryset.filter(category__in=Category.objects.filter(path__startswith=value.path).values("pk"))
 
     def filter_in_stock(self, queryset, name, value):
         return queryset.filter(stock__gt=0) if value == "true" else queryset.filter(stock=0)
