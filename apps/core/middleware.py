@@ -1,4 +1,5 @@
-"""Request-level guards that must answer before a view (or a parser) reads anything."""
+"""Request-level middleware: guards that answer before a view reads anything, and headers every
+response needs."""
 
 from __future__ import annotations
 
@@ -33,3 +34,29 @@ class RequestBodyLimitMiddleware:
                 status=413,
             )
         return self.get_response(request)
+
+
+class PrivateNoStoreMiddleware:
+    """Mark responses to authenticated requests ``Cache-Control: no-store``.
+
+    A request is private when it carries an ``Authorization`` header (valid or not), a session
+    cookie (the admin), or a user that authentication resolved (DRF sets it on the request).
+    Anonymous responses keep whatever caching headers the view chose. No database query: the
+    lazy session user is only evaluated without a session cookie, where it is anonymous at once.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if _is_private(request):
+            response["Cache-Control"] = "no-store"
+        return response
+
+
+def _is_private(request) -> bool:
+    if "HTTP_AUTHORIZATION" in request.META or settings.SESSION_COOKIE_NAME in request.COOKIES:
+        return True
+    user = getattr(request, "user", None)
+    return bool(user is not None and user.is_authenticated)
