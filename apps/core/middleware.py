@@ -6,6 +6,29 @@ from __future__ import annotations
 from django.conf import settings
 from django.http import JsonResponse
 
+from apps.core.observability import REQUEST_ID_HEADER, bind_request_id, request_id_from_header, unbind_request_id
+
+
+class RequestIdMiddleware:
+    """Give every request an id: the incoming ``X-Request-ID`` when valid, else a new uuid4 hex.
+
+    The id is on ``request.request_id``, on every log record written while the request is served
+    (through a context variable) and in the ``X-Request-ID`` response header.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        request.request_id = request_id_from_header(request.headers.get(REQUEST_ID_HEADER))
+        token = bind_request_id(request.request_id)
+        try:
+            response = self.get_response(request)
+        finally:
+            unbind_request_id(token)
+        response[REQUEST_ID_HEADER] = request.request_id
+        return response
+
 
 class RequestBodyLimitMiddleware:
     """Answer 413 JSON when the declared body is larger than allowed, before anything reads it.
