@@ -48,6 +48,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "apps.core.middleware.RequestIdMiddleware",
+    "apps.core.middleware.DatabaseRoutingMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "apps.core.middleware.PrivateNoStoreMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -59,6 +60,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "apps.core.middleware.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -82,13 +84,30 @@ TEMPLATES = [
 ]
 
 # --- Database -----------------------------------------------------------------------------
-DATABASES = {"default": env.db_url("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # Wait for the write lock instead of failing at once when two requests write together.
-    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+DATABASE_CONN_MAX_AGE = env.int("DATABASE_CONN_MAX_AGE", default=60)
+DATABASE_CONNECT_TIMEOUT = env.int("DATABASE_CONNECT_TIMEOUT", default=5)
+
+
+def _database(config: dict) -> dict:
+    if config["ENGINE"] == "django.db.backends.postgresql":
+        # Persistent connections, checked before reuse; a dead or unreachable server fails within
+        # connect_timeout seconds (answered 503) instead of hanging the worker.
+        config["CONN_MAX_AGE"] = DATABASE_CONN_MAX_AGE
+        config["CONN_HEALTH_CHECKS"] = True
+        config.setdefault("OPTIONS", {}).setdefault("connect_timeout", DATABASE_CONNECT_TIMEOUT)
+    elif config["ENGINE"] == "django.db.backends.sqlite3":
+        # Wait for the write lock instead of failing at once when two requests write together.
+        config.setdefault("OPTIONS", {})["timeout"] = 20
+    return config
+
+
+DATABASES = {"default": _database(env.db_url("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"))}
+# A read replica: reads go there, except inside transactions and after the request wrote
+# (apps/core/db_router.py). Tests mirror it onto the test database.
+DATABASE_REPLICA_URL = env.str("DATABASE_REPLICA_URL", default="")
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = {**_database(env.db_url_config(DATABASE_REPLICA_URL)), "TEST": {"MIRROR": "default"}}
+    DATABASE_ROUTERS = ["apps.core.db_router.PrimaryReplicaRouter"]
 
 # --- Cache (throttle counters live here) ----------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")

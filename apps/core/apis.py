@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 
 from django.conf import settings
 from django.core.cache import cache
@@ -14,6 +15,8 @@ from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
+
+from apps.core.exceptions import DATABASE_UNAVAILABLE_ERRORS, database_unavailable_response
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +44,16 @@ def cache_status() -> str:
         return "degraded"
 
 
+HEALTH_SCHEMA = inline_serializer(
+    "Health",
+    {
+        "status": serializers.ChoiceField(choices=["ok", "degraded", "down"]),
+        "database": serializers.ChoiceField(choices=["ok", "down"]),
+        "cache": serializers.ChoiceField(choices=["ok", "degraded", "off"]),
+    },
+)
+
+
 class HealthApi(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
@@ -48,16 +61,7 @@ class HealthApi(APIView):
 
     @extend_schema(
         operation_id="healthz",
-        responses={
-            (200, "application/json"): inline_serializer(
-                "Health",
-                {
-                    "status": serializers.ChoiceField(choices=["ok", "degraded", "down"]),
-                    "database": serializers.ChoiceField(choices=["ok", "down"]),
-                    "cache": serializers.ChoiceField(choices=["ok", "degraded", "off"]),
-                },
-            ),
-        },
+        responses={(200, "application/json"): HEALTH_SCHEMA, (503, "application/json"): HEALTH_SCHEMA},
     )
     def get(self, request):
         database = database_status()
@@ -81,6 +85,9 @@ def not_found(request, exception=None):
 
 
 def internal_error(request):
+    """handler500; a database failure raised in middleware (sessions, auth) still answers 503."""
+    if isinstance(sys.exc_info()[1], DATABASE_UNAVAILABLE_ERRORS):
+        return database_unavailable_response()
     if _is_api(request):
         return JsonResponse({"detail": "Internal server error.", "code": "server_error"}, status=500)
     return server_error(request)

@@ -6,6 +6,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.http import JsonResponse
 
+from apps.core.db_router import db_routing_scope
+from apps.core.exceptions import DATABASE_UNAVAILABLE_ERRORS, database_unavailable_response, log_database_unavailable
 from apps.core.observability import REQUEST_ID_HEADER, bind_request_id, request_id_from_header, unbind_request_id
 
 
@@ -83,3 +85,33 @@ def _is_private(request) -> bool:
         return True
     user = getattr(request, "user", None)
     return bool(user is not None and user.is_authenticated)
+
+
+class DatabaseRoutingMiddleware:
+    """Open one database routing scope per request: reads go to the replica (when there is one)
+    until the request writes, then to the primary (apps/core/db_router.py)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        with db_routing_scope():
+            return self.get_response(request)
+
+
+class DatabaseUnavailableMiddleware:
+    """Answer 503 JSON ``database_unavailable`` with Retry-After when a view outside DRF (the
+    admin, media) fails on the database; DRF views get the same from the exception handler and
+    failures in other middleware from ``handler500``."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if isinstance(exception, DATABASE_UNAVAILABLE_ERRORS):
+            log_database_unavailable(request, exception)
+            return database_unavailable_response()
+        return None
