@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "treebeard",
+    "django_prometheus",
     "apps.core",
     "apps.accounts",
     "apps.catalog",
@@ -47,6 +48,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "apps.core.middleware.RequestIdMiddleware",
     "apps.core.middleware.DatabaseRoutingMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -61,6 +63,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "apps.core.middleware.DatabaseUnavailableMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -114,7 +117,8 @@ REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django_redis.cache.RedisCache",
+            # django-redis, counting gets, hits and misses for the metrics endpoint.
+            "BACKEND": "django_prometheus.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default=f"bazaar-{ENV}"),
             "OPTIONS": {
@@ -203,6 +207,7 @@ SPECTACULAR_SETTINGS = {
         "OrderLineStatusEnum": "apps.orders.models.LineStatus",
         "PaymentStatusEnum": "apps.payments.providers.base.PaymentStatus.CHOICES",
         "ProductCreateStatusEnum": "apps.catalog.serializers.CREATABLE_STATUSES",
+        "DependencyStatusEnum": "apps.core.apis.DEPENDENCY_STATES",
     },
     # Swagger UI's files come from drf-spectacular-sidecar through WhiteNoise: no CDN needed.
     "SWAGGER_UI_DIST": "SIDECAR",
@@ -303,7 +308,7 @@ if PAYMENT_PROVIDER == "stripe" and not STRIPE_SECRET_KEY:
 if PAYMENT_PROVIDER not in ("simulated", "stripe"):
     raise ImproperlyConfigured(f"PAYMENT_PROVIDER={PAYMENT_PROVIDER!r} is not one of: simulated, stripe.")
 
-# --- Logging and error reporting ----------------------------------------------------------
+# --- Logging, metrics, health and error reporting ------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 # json: one JSON object per line (time, level, logger, message, request_id, exc_info), for log
 # shippers; plain: readable lines for a terminal.
@@ -329,6 +334,13 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"django.request": {"level": "ERROR"}},
 }
+
+# Prometheus metrics at /metrics for a scraper presenting this Bearer token; unset: no endpoint.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+# The broker /healthz pings: Celery's when set, else REDIS_URL's Redis; neither: "off".
+HEALTH_BROKER_URL = env.str("CELERY_BROKER_URL", default="") or REDIS_URL
+# With several gunicorn workers, every worker writes its metrics to PROMETHEUS_MULTIPROC_DIR
+# (an empty directory, read by prometheus_client itself) and /metrics adds them up.
 
 SENTRY_DSN = env.str("SENTRY_DSN", default="")
 if SENTRY_DSN:

@@ -1,16 +1,22 @@
-"""Service endpoints: health and the JSON error pages for API paths."""
+"""Service endpoints: health, metrics and the JSON error pages for API paths."""
 
 from __future__ import annotations
 
+import hmac
 import logging
 import sys
+from urllib.parse import urlsplit
 
+import redis
 from django.conf import settings
 from django.core.cache import cache
 from django.db import DatabaseError, connection
 from django.http import JsonResponse
+from django.views.decorators.http import require_safe
 from django.views.defaults import page_not_found, server_error
+from django_prometheus.exports import ExportToDjangoView
 from drf_spectacular.utils import extend_schema, inline_serializer
+from kombu import Connection as BrokerConnection
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -44,12 +50,43 @@ def cache_status() -> str:
         return "degraded"
 
 
+BROKER_TIMEOUT_SECONDS = 1
+
+
+def broker_status() -> str:
+    """``off`` without a broker (tasks run inline); ``ok`` or ``degraded`` after a short ping.
+
+    The broker is ``CELERY_BROKER_URL``, else ``REDIS_URL``'s Redis."""
+    url = settings.HEALTH_BROKER_URL
+    if not url:
+        return "off"
+    try:
+        if urlsplit(url).scheme in ("redis", "rediss", "unix"):
+            client = redis.Redis.from_url(
+                url, socket_connect_timeout=BROKER_TIMEOUT_SECONDS, socket_timeout=BROKER_TIMEOUT_SECONDS
+            )
+            try:
+                client.ping()
+            finally:
+                client.close()
+        else:
+            with BrokerConnection(url, connect_timeout=BROKER_TIMEOUT_SECONDS) as broker:
+                broker.ensure_connection(max_retries=1, interval_start=0, timeout=BROKER_TIMEOUT_SECONDS)
+    except Exception:  # any broker client failure degrades health, never fails it
+        logger.warning("health check: broker unreachable", exc_info=True)
+        return "degraded"
+    return "ok"
+
+
+# The states of an optional dependency (cache, broker); one enum in the schema for both.
+DEPENDENCY_STATES = ["ok", "degraded", "off"]
 HEALTH_SCHEMA = inline_serializer(
     "Health",
     {
         "status": serializers.ChoiceField(choices=["ok", "degraded", "down"]),
         "database": serializers.ChoiceField(choices=["ok", "down"]),
-        "cache": serializers.ChoiceField(choices=["ok", "degraded", "off"]),
+        "cache": serializers.ChoiceField(choices=DEPENDENCY_STATES),
+        "broker": serializers.ChoiceField(choices=DEPENDENCY_STATES),
     },
 )
 
@@ -66,12 +103,33 @@ class HealthApi(APIView):
     def get(self, request):
         database = database_status()
         cache_state = cache_status()
-        overall = "down" if database != "ok" else ("degraded" if cache_state == "degraded" else "ok")
+        broker = broker_status()
+        overall = "degraded" if "degraded" in (cache_state, broker) else "ok"
+        if database != "ok":
+            overall = "down"
         return Response(
-            {"status": overall, "database": database, "cache": cache_state},
+            {"status": overall, "database": database, "cache": cache_state, "broker": broker},
             status=503 if database != "ok" else 200,
             headers={"Cache-Control": "no-store"},
         )
+
+
+@require_safe
+def metrics(request):
+    """Prometheus metrics for a scraper holding ``METRICS_TOKEN`` as a Bearer token.
+
+    Without a token configured the endpoint does not exist (404); a missing or wrong token is 401."""
+    expected = settings.METRICS_TOKEN
+    if not expected:
+        return not_found(request)
+    scheme, _, supplied = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(supplied.strip().encode(), expected.encode()):
+        response = JsonResponse(
+            {"detail": "A valid metrics token is required.", "code": "not_authenticated"}, status=401
+        )
+        response["WWW-Authenticate"] = 'Bearer realm="metrics"'
+        return response
+    return ExportToDjangoView(request)
 
 
 def _is_api(request) -> bool:
