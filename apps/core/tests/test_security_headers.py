@@ -54,3 +54,21 @@ def test_security_headers_are_set(api_client):
     assert response["X-Content-Type-Options"] == "nosniff"
     assert response["X-Frame-Options"] == "DENY"
     assert response["Referrer-Policy"] == "same-origin"
+
+
+def test_plain_http_is_redirected_except_health_and_metrics(api_client, settings):
+    settings.SECURE_SSL_REDIRECT = True
+    settings.METRICS_TOKEN = "scrape-token"
+
+    assert api_client.get(PRODUCTS).status_code == 301
+    assert api_client.get("/healthz").status_code == 200
+    assert api_client.get("/metrics", HTTP_AUTHORIZATION="Bearer scrape-token").status_code == 200
+
+
+def test_https_behind_a_proxy_is_recognised_by_its_forwarded_proto(api_client, settings):
+    settings.SECURE_SSL_REDIRECT = True
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+    response = api_client.get(PRODUCTS, HTTP_X_FORWARDED_PROTO="https")
+
+    assert response.status_code == 200
