@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Mapping
 from contextvars import ContextVar
 from typing import Any
+
+from pythonjsonlogger.json import JsonFormatter
 
 REQUEST_ID_HEADER = "X-Request-ID"
 MAX_REQUEST_ID_LENGTH = 200
@@ -47,6 +50,35 @@ class RequestIdLogFilter(logging.Filter):
         if not hasattr(record, "request_id"):
             record.request_id = current_request_id()
         return True
+
+
+class JsonLogFormatter(JsonFormatter):
+    """One JSON object per line: time (ISO 8601, UTC), level, logger, message, request_id, and
+    exc_info and ``extra`` fields when present.
+
+    gunicorn's access records (their arguments are the access-log atoms) also get the request id
+    the app answered with, and the request's method, path, status, size and duration as fields.
+    """
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("fmt", "%(levelname)s %(name)s %(message)s %(request_id)s")
+        kwargs.setdefault("rename_fields", {"levelname": "level", "name": "logger"})
+        kwargs.setdefault("timestamp", "time")
+        super().__init__(*args, **kwargs)
+
+    def add_fields(self, log_data, record, message_dict) -> None:
+        super().add_fields(log_data, record, message_dict)
+        if record.name == "gunicorn.access" and isinstance(record.args, Mapping):
+            atoms = record.args
+            log_data.update(
+                request_id=atoms["{x-request-id}o"],
+                remote_addr=atoms["h"],
+                method=atoms["m"],
+                path=atoms["U"],
+                status=int(atoms["s"]),
+                bytes=atoms["B"],
+                duration_seconds=float(atoms["L"]),
+            )
 
 
 # Headers that carry credentials or replayable secrets; Sentry never receives their values.

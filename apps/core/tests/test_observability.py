@@ -13,13 +13,11 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from django.conf import settings
 from django.db import OperationalError
 from gunicorn.config import Config
 from gunicorn.glogging import Logger
-from pythonjsonlogger.json import JsonFormatter
 
-from apps.core.observability import RequestIdLogFilter, sentry_before_send
+from apps.core.observability import JsonLogFormatter, RequestIdLogFilter, sentry_before_send
 
 ROOT = Path(__file__).resolve().parents[3]
 KEPT_VARIABLES = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "VIRTUAL_ENV")
@@ -31,8 +29,7 @@ def json_log():
     """Capture the root logger's records as the production handler writes them: JSON lines."""
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
-    options = {key: value for key, value in settings.LOGGING["formatters"]["json"].items() if key != "()"}
-    handler.setFormatter(JsonFormatter(**options))
+    handler.setFormatter(JsonLogFormatter())
     handler.addFilter(RequestIdLogFilter())
     root = logging.getLogger()
     root.addHandler(handler)
@@ -170,6 +167,52 @@ def test_the_gunicorn_access_line_ends_with_the_request_id():
     line = config.access_log_format % atoms
 
     assert line.endswith('"GET /healthz HTTP/1.1" 200 17 "-" "-" 0.012000 trace-7')
+
+
+def test_gunicorn_access_records_in_json_carry_the_request_id_and_the_request_as_fields():
+    config = Config()
+    config.set("access_log_format", runpy.run_path(str(ROOT / "gunicorn.conf.py"))["access_log_format"])
+    logger = Logger(config)
+    response = SimpleNamespace(status="201 Created", headers=[("X-Request-ID", "trace-8")], sent=42)
+    environ = {
+        "REQUEST_METHOD": "POST",
+        "RAW_URI": "/api/v1/checkout/",
+        "PATH_INFO": "/api/v1/checkout/",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "REMOTE_ADDR": "10.0.0.7",
+    }
+    atoms = logger.atoms_wrapper_class(logger.atoms(response, [], environ, timedelta(milliseconds=250)))
+    record = logging.LogRecord("gunicorn.access", logging.INFO, __file__, 1, config.access_log_format, (atoms,), None)
+
+    line = json.loads(JsonLogFormatter().format(record))
+
+    assert line | {"time": "t"} == {
+        "level": "INFO",
+        "logger": "gunicorn.access",
+        "message": line["message"],
+        "request_id": "trace-8",
+        "remote_addr": "10.0.0.7",
+        "method": "POST",
+        "path": "/api/v1/checkout/",
+        "status": 201,
+        "bytes": 42,
+        "duration_seconds": 0.25,
+        "time": "t",
+    }
+    assert line["message"].startswith("10.0.0.7 - - [")
+
+
+@pytest.mark.parametrize(("variables", "json_logs"), [({"LOG_FORMAT": "json"}, True), ({"LOG_FORMAT": "plain"}, False)])
+def test_gunicorn_logs_json_when_log_format_is_json(monkeypatch, variables, json_logs):
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+
+    config = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+
+    assert ("logconfig_dict" in config) is json_logs
+    if json_logs:
+        formatter = config["logconfig_dict"]["formatters"]["json"]["()"]
+        assert formatter == "apps.core.observability.JsonLogFormatter"
 
 
 # --- Sentry ------------------------------------------------------------------------------------
