@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 import redis
 from django.conf import settings
 from django.core.cache import cache
-from django.db import DatabaseError, connection
+from django.db import DatabaseError, connection, connections
 from django.http import JsonResponse
 from django.views.decorators.http import require_safe
 from django.views.defaults import page_not_found, server_error
@@ -22,6 +22,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.core.db_router import REPLICA
 from apps.core.exceptions import DATABASE_UNAVAILABLE_ERRORS, database_unavailable_response
 
 logger = logging.getLogger(__name__)
@@ -35,6 +36,21 @@ def database_status() -> str:
     except DatabaseError:
         logger.exception("health check: database unreachable")
         return "down"
+    return "ok"
+
+
+def replica_status() -> str:
+    """``off`` without DATABASE_REPLICA_URL; ``ok``, or ``degraded`` when the replica does not
+    answer (reads routed there then answer 503, writes still work)."""
+    if REPLICA not in connections:
+        return "off"
+    try:
+        with connections[REPLICA].cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except DatabaseError:
+        logger.warning("health check: replica unreachable", exc_info=True)
+        return "degraded"
     return "ok"
 
 
@@ -85,6 +101,7 @@ HEALTH_SCHEMA = inline_serializer(
     {
         "status": serializers.ChoiceField(choices=["ok", "degraded", "down"]),
         "database": serializers.ChoiceField(choices=["ok", "down"]),
+        "replica": serializers.ChoiceField(choices=DEPENDENCY_STATES),
         "cache": serializers.ChoiceField(choices=DEPENDENCY_STATES),
         "broker": serializers.ChoiceField(choices=DEPENDENCY_STATES),
     },
@@ -101,14 +118,18 @@ class HealthApi(APIView):
         responses={(200, "application/json"): HEALTH_SCHEMA, (503, "application/json"): HEALTH_SCHEMA},
     )
     def get(self, request):
-        database = database_status()
-        cache_state = cache_status()
-        broker = broker_status()
-        overall = "degraded" if "degraded" in (cache_state, broker) else "ok"
+        dependencies = {
+            "database": database_status(),
+            "replica": replica_status(),
+            "cache": cache_status(),
+            "broker": broker_status(),
+        }
+        database = dependencies["database"]
+        overall = "degraded" if "degraded" in dependencies.values() else "ok"
         if database != "ok":
             overall = "down"
         return Response(
-            {"status": overall, "database": database, "cache": cache_state, "broker": broker},
+            {"status": overall, **dependencies},
             status=503 if database != "ok" else 200,
             headers={"Cache-Control": "no-store"},
         )

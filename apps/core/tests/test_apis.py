@@ -1,6 +1,7 @@
 """Service endpoints: /healthz and the JSON error pages (apps/core/apis.py)."""
 
 import os
+from types import SimpleNamespace
 
 import pytest
 from django.db import OperationalError
@@ -40,7 +41,7 @@ def test_healthz_is_ok_with_the_cache_and_broker_off_without_redis(api_client, s
     response = api_client.get("/healthz")
 
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": "ok", "cache": "off", "broker": "off"}
+    assert response.json() == {"status": "ok", "database": "ok", "replica": "off", "cache": "off", "broker": "off"}
     assert response["Cache-Control"] == "no-store"
 
 
@@ -55,7 +56,13 @@ def test_healthz_with_a_dead_redis_is_degraded_not_failed(api_client, caplog):
         response = api_client.get("/healthz")
 
     assert response.status_code == 200
-    assert response.json() == {"status": "degraded", "database": "ok", "cache": "degraded", "broker": "off"}
+    assert response.json() == {
+        "status": "degraded",
+        "database": "ok",
+        "replica": "off",
+        "cache": "degraded",
+        "broker": "off",
+    }
     assert "health check: cache unreachable" in caplog.text
 
 
@@ -69,7 +76,7 @@ def test_healthz_with_a_live_redis_is_ok(api_client):
         response = api_client.get("/healthz")
 
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": "ok", "cache": "ok", "broker": "ok"}
+    assert response.json() == {"status": "ok", "database": "ok", "replica": "off", "cache": "ok", "broker": "ok"}
 
 
 def test_healthz_with_a_dead_broker_is_degraded_not_failed(api_client, settings, caplog):
@@ -78,7 +85,13 @@ def test_healthz_with_a_dead_broker_is_degraded_not_failed(api_client, settings,
     response = api_client.get("/healthz")
 
     assert response.status_code == 200
-    assert response.json() == {"status": "degraded", "database": "ok", "cache": "off", "broker": "degraded"}
+    assert response.json() == {
+        "status": "degraded",
+        "database": "ok",
+        "replica": "off",
+        "cache": "off",
+        "broker": "degraded",
+    }
     assert "health check: broker unreachable" in caplog.text
 
 
@@ -104,6 +117,25 @@ def test_healthz_pings_the_redis_broker(api_client, settings):
     assert api_client.get("/healthz").json()["broker"] == "ok"
 
 
+def test_healthz_with_a_dead_replica_is_degraded_not_failed(api_client, monkeypatch, caplog):
+    def unreachable():
+        raise OperationalError("connection to server at replica.internal failed")
+
+    monkeypatch.setattr(apis, "connections", {"replica": SimpleNamespace(cursor=unreachable)})
+
+    response = api_client.get("/healthz")
+
+    assert response.status_code == 200
+    assert response.json() == {
+        "status": "degraded",
+        "database": "ok",
+        "replica": "degraded",
+        "cache": "off",
+        "broker": "off",
+    }
+    assert "health check: replica unreachable" in caplog.text
+
+
 def test_healthz_with_the_database_down_is_503(api_client, monkeypatch, caplog):
     def unreachable(*args, **kwargs):
         raise OperationalError("could not connect to server")
@@ -113,7 +145,7 @@ def test_healthz_with_the_database_down_is_503(api_client, monkeypatch, caplog):
     response = api_client.get("/healthz")
 
     assert response.status_code == 503
-    assert response.json() == {"status": "down", "database": "down", "cache": "off", "broker": "off"}
+    assert response.json() == {"status": "down", "database": "down", "replica": "off", "cache": "off", "broker": "off"}
     assert "health check: database unreachable" in caplog.text
 
 

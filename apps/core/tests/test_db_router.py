@@ -164,6 +164,14 @@ def test_a_request_reads_the_primary_after_it_wrote(replica):
     assert {alias for alias, _ in log} == {REPLICA}  # the next request starts on the replica again
 
 
+@pytest.mark.postgres
+def test_healthz_reports_a_live_replica(replica, api_client):
+    response = api_client.get("/healthz")
+
+    assert response.status_code == 200
+    assert response.json()["replica"] == "ok"
+
+
 def test_a_replica_url_adds_the_mirrored_replica_alias_and_the_router():
     result = subprocess.run(
         [
