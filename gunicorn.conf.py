@@ -1,7 +1,15 @@
-"""gunicorn settings for `make serve` and production; every value can be overridden by env."""
+"""gunicorn settings for `make serve` and production; every value can be overridden by env.
+
+Like Django's settings, this reads `.env.<ENV>` under the real environment (config/env.py).
+"""
 
 import multiprocessing
 import os
+from pathlib import Path
+
+from config import env as env_loader
+
+ENV, env = env_loader.load(Path(__file__).resolve().parent)
 
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1))
@@ -13,5 +21,41 @@ keepalive = 5
 max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "2000"))
 max_requests_jitter = 200
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-")
+# The common log format plus duration (seconds) and the request id the app answered with, so an
+# access line can be matched with the application's log records.
+access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" %(L)s %({x-request-id}o)s'
 errorlog = "-"
+# LOG_FORMAT=json (the default in prod): gunicorn's own lines are JSON objects too, the access
+# records with request_id, method, path, status and duration as fields (apps/core/observability.py).
+if env.str("LOG_FORMAT", default="json" if ENV == "prod" else "plain") == "json":
+    logconfig_dict = {
+        "filters": {"request_id": {"()": "apps.core.observability.RequestIdLogFilter"}},
+        "formatters": {"json": {"()": "apps.core.observability.JsonLogFormatter"}},
+        "loggers": {
+            "gunicorn.error": {"level": "INFO", "handlers": ["error_console"], "propagate": False},
+            "gunicorn.access": {"level": "INFO", "handlers": ["console"], "propagate": False},
+        },
+        "handlers": {
+            "console": {
+                "class": "logging.StreamHandler",
+                "formatter": "json",
+                "filters": ["request_id"],
+                "stream": "ext://sys.stdout",
+            },
+            "error_console": {
+                "class": "logging.StreamHandler",
+                "formatter": "json",
+                "filters": ["request_id"],
+                "stream": "ext://sys.stderr",
+            },
+        },
+    }
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+
+def child_exit(server, worker):
+    """Drop a dead worker's live gauges from the shared Prometheus directory (multi-process mode)."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)

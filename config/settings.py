@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "treebeard",
+    "django_prometheus",
     "apps.core",
     "apps.accounts",
     "apps.catalog",
@@ -47,7 +48,11 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    "apps.core.middleware.RequestIdMiddleware",
+    "apps.core.middleware.DatabaseRoutingMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "apps.core.middleware.PrivateNoStoreMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "apps.core.middleware.RequestBodyLimitMiddleware",
@@ -57,6 +62,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "apps.core.middleware.DatabaseUnavailableMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -80,20 +87,38 @@ TEMPLATES = [
 ]
 
 # --- Database -----------------------------------------------------------------------------
-DATABASES = {"default": env.db_url("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # Wait for the write lock instead of failing at once when two requests write together.
-    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+DATABASE_CONN_MAX_AGE = env.int("DATABASE_CONN_MAX_AGE", default=60)
+DATABASE_CONNECT_TIMEOUT = env.int("DATABASE_CONNECT_TIMEOUT", default=5)
+
+
+def _database(config: dict) -> dict:
+    if config["ENGINE"] == "django.db.backends.postgresql":
+        # Persistent connections, checked before reuse; a dead or unreachable server fails within
+        # connect_timeout seconds (answered 503) instead of hanging the worker.
+        config["CONN_MAX_AGE"] = DATABASE_CONN_MAX_AGE
+        config["CONN_HEALTH_CHECKS"] = True
+        config.setdefault("OPTIONS", {}).setdefault("connect_timeout", DATABASE_CONNECT_TIMEOUT)
+    elif config["ENGINE"] == "django.db.backends.sqlite3":
+        # Wait for the write lock instead of failing at once when two requests write together.
+        config.setdefault("OPTIONS", {})["timeout"] = 20
+    return config
+
+
+DATABASES = {"default": _database(env.db_url("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"))}
+# A read replica: reads go there, except inside transactions and after the request wrote
+# (apps/core/db_router.py). Tests mirror it onto the test database.
+DATABASE_REPLICA_URL = env.str("DATABASE_REPLICA_URL", default="")
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = {**_database(env.db_url_config(DATABASE_REPLICA_URL)), "TEST": {"MIRROR": "default"}}
+    DATABASE_ROUTERS = ["apps.core.db_router.PrimaryReplicaRouter"]
 
 # --- Cache (throttle counters live here) ----------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django_redis.cache.RedisCache",
+            # django-redis, counting gets, hits and misses for the metrics endpoint.
+            "BACKEND": "django_prometheus.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default=f"bazaar-{ENV}"),
             "OPTIONS": {
@@ -182,6 +207,7 @@ SPECTACULAR_SETTINGS = {
         "OrderLineStatusEnum": "apps.orders.models.LineStatus",
         "PaymentStatusEnum": "apps.payments.providers.base.PaymentStatus.CHOICES",
         "ProductCreateStatusEnum": "apps.catalog.serializers.CREATABLE_STATUSES",
+        "DependencyStatusEnum": "apps.core.apis.DEPENDENCY_STATES",
     },
     # Swagger UI's files come from drf-spectacular-sidecar through WhiteNoise: no CDN needed.
     "SWAGGER_UI_DIST": "SIDECAR",
@@ -195,6 +221,8 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_JSON_BODY_BYTES
 
 # --- Security -----------------------------------------------------------------------------
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=IS_PROD)
+# Load balancers' health checks and Prometheus scrape app servers directly, over plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if NUM_PROXIES else None
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = IS_PROD
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=60 * 60 * 24 * 365 if IS_PROD else 0)
@@ -204,7 +232,7 @@ SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
 CORS_URLS_REGEX = r"^/api/.*$"
-CORS_EXPOSE_HEADERS = ["Retry-After", "Idempotent-Replayed"]
+CORS_EXPOSE_HEADERS = ["Retry-After", "Idempotent-Replayed", "X-Request-ID"]
 
 ADMIN_URL = env.str("ADMIN_URL", default="admin/")
 
@@ -282,19 +310,47 @@ if PAYMENT_PROVIDER == "stripe" and not STRIPE_SECRET_KEY:
 if PAYMENT_PROVIDER not in ("simulated", "stripe"):
     raise ImproperlyConfigured(f"PAYMENT_PROVIDER={PAYMENT_PROVIDER!r} is not one of: simulated, stripe.")
 
-# --- Logging and error reporting ----------------------------------------------------------
+# --- Logging, metrics, health and error reporting ------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+# json: one JSON object per line (time, level, logger, message, request_id, exc_info), for log
+# shippers; plain: readable lines for a terminal.
+LOG_FORMAT = env.str("LOG_FORMAT", default="json" if IS_PROD else "plain")
+if LOG_FORMAT not in ("json", "plain"):
+    raise ImproperlyConfigured(f"LOG_FORMAT={LOG_FORMAT!r} is not one of: json, plain.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"request_id": {"()": "apps.core.observability.RequestIdLogFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {"()": "apps.core.observability.JsonLogFormatter"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["request_id"]},
+    },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"django.request": {"level": "ERROR"}},
 }
 
+# Prometheus metrics at /metrics for a scraper presenting this Bearer token; unset: no endpoint.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+# The broker /healthz pings: Celery's when set, else REDIS_URL's Redis; neither: "off".
+HEALTH_BROKER_URL = env.str("CELERY_BROKER_URL", default="") or REDIS_URL
+# With several gunicorn workers, every worker writes its metrics to PROMETHEUS_MULTIPROC_DIR
+# (an empty directory, read by prometheus_client itself) and /metrics adds them up.
+
 SENTRY_DSN = env.str("SENTRY_DSN", default="")
 if SENTRY_DSN:
     import sentry_sdk
+    from sentry_sdk.integrations.django import DjangoIntegration
 
-    sentry_sdk.init(dsn=SENTRY_DSN, environment=ENV, send_default_pii=False, traces_sample_rate=0.0)
+    from apps.core.observability import sentry_before_send
+
+    sentry_sdk.init(
+        dsn=SENTRY_DSN,
+        environment=ENV,
+        integrations=[DjangoIntegration()],
+        send_default_pii=False,
+        traces_sample_rate=0.0,
+        before_send=sentry_before_send,
+    )

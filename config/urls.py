@@ -4,10 +4,11 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from apps.catalog.media import media_serve
-from apps.core.apis import HealthApi, not_found
+from apps.core.apis import HealthApi, metrics, not_found
 
 urlpatterns = [
     path("healthz", HealthApi.as_view(), name="healthz"),
+    path("metrics", metrics, name="metrics"),
     path("api/v1/", include("apps.accounts.urls")),
     path("api/v1/", include("apps.catalog.urls")),
     path("api/v1/", include("apps.cart.urls")),

@@ -6,10 +6,20 @@ Validation errors answer ``{"field": ["message", ...]}``; every other error answ
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
+from django.db import InterfaceError, OperationalError
+from django.http import JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.views import exception_handler as drf_exception_handler
+
+logger = logging.getLogger(__name__)
+
+# A lost, refused or timed-out database connection (and transient failures such as deadlocks or
+# lock timeouts) answers 503 with Retry-After: the client may retry, nothing is half-done.
+DATABASE_UNAVAILABLE_ERRORS = (OperationalError, InterfaceError)
+DATABASE_RETRY_AFTER_SECONDS = 5
 
 
 class ApplicationError(exceptions.APIException):
@@ -48,11 +58,36 @@ class PaymentDeclined(ApplicationError):
     default_code = "card_declined"
 
 
+class DatabaseUnavailable(ApplicationError):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = "The service is temporarily unavailable; try again shortly."
+    default_code = "database_unavailable"
+
+
+def log_database_unavailable(request, exc: Exception) -> None:
+    logger.error("database unavailable: %s %s", request.method, request.path, exc_info=exc)
+
+
+def database_unavailable_response() -> JsonResponse:
+    """The 503 for a request the database failed, outside DRF (see DatabaseUnavailableMiddleware)."""
+    error = DatabaseUnavailable()
+    response = JsonResponse({"detail": str(error.detail), "code": error.default_code}, status=error.status_code)
+    response["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
+    return response
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]):
-    """Render DRF and application errors in the house format; DRF's handler also rolls back."""
+    """Render DRF and application errors in the house format; DRF's handler also rolls back.
+
+    A database that is down or failing answers 503 ``database_unavailable`` with Retry-After."""
+    if isinstance(exc, DATABASE_UNAVAILABLE_ERRORS):
+        log_database_unavailable(context["request"], exc)
+        exc = DatabaseUnavailable()
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
+    if isinstance(exc, DatabaseUnavailable):
+        response["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
     if isinstance(exc, exceptions.ValidationError):
         if not isinstance(response.data, dict):
             response.data = {"non_field_errors": response.data}

@@ -30,6 +30,7 @@ DESCRIPTIONS = {
     "413": "Request body too large.",
     "415": "Unsupported media type.",
     "429": "Throttled; see Retry-After.",
+    "503": "The database is unavailable (code database_unavailable); retry after Retry-After seconds.",
 }
 BODY_METHODS = {"post", "put", "patch"}
 
@@ -43,7 +44,7 @@ def add_error_responses(result, generator, request, public):
         for method, operation in path_item.items():
             if method not in {"get", "post", "put", "patch", "delete"}:
                 continue
-            codes = ["400", "401", "403", "404", "405", "429"]
+            codes = ["400", "401", "403", "404", "405", "429", "503"]
             if method in BODY_METHODS:
                 codes += ["413", "415"]
             responses = operation.setdefault("responses", {})

@@ -135,13 +135,14 @@ def test_check_production_accepts_safe_settings():
 # --- Start-up in a real process: settings are read once, at import --------------------------
 
 
-def manage_check(**variables: str) -> subprocess.CompletedProcess:
+def manage_check(*, deploy: bool = False, **variables: str) -> subprocess.CompletedProcess:
     if (ROOT / ".env.prod").exists() or (ROOT / ".env.test").exists():
         pytest.skip("a local .env.prod or .env.test would feed these settings")
     environment = {name: os.environ[name] for name in KEPT_VARIABLES if name in os.environ}
     environment.update(DJANGO_SETTINGS_MODULE="config.settings", **variables)
-    return subprocess.run(
-        [sys.executable, "manage.py", "check"],
+    options = ["--deploy", "--fail-level", "WARNING"] if deploy else []
+    return subprocess.run(  # noqa: S603 - a fixed command; only constant options vary
+        [sys.executable, "manage.py", "check", *options],
         cwd=ROOT,
         env=environment,
         capture_output=True,
@@ -165,6 +166,13 @@ def test_a_good_production_environment_starts():
 
     assert result.returncode == 0, result.stderr
     assert "System check identified no issues" in result.stdout
+
+
+def test_deploy_checks_pass_with_a_production_environment_behind_a_proxy():
+    result = manage_check(deploy=True, **{**GOOD_PROD, "SECURE_SSL_REDIRECT": "true", "NUM_PROXIES": "1"})
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues (0 silenced)." in result.stdout
 
 
 @pytest.mark.parametrize(

@@ -30,7 +30,7 @@ def test_every_operation_documents_the_error_shape(schema_file):
         for method, operation in item.items():
             if method not in {"get", "post", "put", "patch", "delete"}:
                 continue
-            assert {"400", "401", "404", "429"} <= set(operation["responses"]), (method, path)
+            assert {"400", "401", "404", "429", "503"} <= set(operation["responses"]), (method, path)
             if method in {"post", "put", "patch"}:
                 assert {"413", "415"} <= set(operation["responses"]), (method, path)
 
