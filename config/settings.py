@@ -7,6 +7,7 @@ from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
+from corsheaders.defaults import default_headers as default_cors_headers
 from django.core.exceptions import ImproperlyConfigured
 
 from config import env as env_loader
@@ -233,6 +234,8 @@ X_FRAME_OPTIONS = "DENY"
 CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
 CORS_URLS_REGEX = r"^/api/.*$"
 CORS_EXPOSE_HEADERS = ["Retry-After", "Idempotent-Replayed", "X-Request-ID"]
+# A storefront on another origin sends these on checkout and pay (preflight must allow them).
+CORS_ALLOW_HEADERS = (*default_cors_headers, "idempotency-key", "x-request-id")
 
 ADMIN_URL = env.str("ADMIN_URL", default="admin/")
 
