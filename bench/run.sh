@@ -91,3 +91,7 @@ done | tee -a "$RESULTS/summary.txt"
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$RESULTS/summary.txt"
 
 .venv/bin/python bench/summarize.py "$RESULTS/summary.txt" | tee "$RESULTS/ratios.txt"
+
+# Checkout: add to cart, then checkout + pay, with $CONNECTIONS concurrent buyers; fails on oversell.
+.venv/bin/python bench/checkout.py --base "$BASE" --buyers "$CONNECTIONS" --seconds "${DURATION%s}" \
+  | tee "$RESULTS/checkout.txt"
