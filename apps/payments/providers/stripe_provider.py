@@ -264,6 +264,10 @@ class StripeProvider:
             raise WebhookSignatureError("The webhook body is not a Stripe event.")
         return _event(data, obj)
 
+    def webhook_event(self, *, raw: dict[str, Any]) -> ProviderEvent:
+        """The event ``parse_webhook`` returned, again, from its stored ``raw`` (checked then)."""
+        return _event(raw, raw["data"]["object"])
+
 
 def _event(data: dict[str, Any], obj: dict[str, Any]) -> ProviderEvent:
     event_type = data["type"]
