@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 import smtplib
-from functools import partial
 from typing import Any
 
 from celery import Task, shared_task
@@ -42,7 +41,12 @@ def enqueue(task: Task, **kwargs: Any) -> None:
     Without a broker (CELERY_TASK_ALWAYS_EAGER) the task runs inline at that moment. A failure to
     queue (the broker unreachable) or of an inline task is logged, not raised: the work that asked
     for the task has committed, and periodic reconciliation catches up where it matters."""
-    transaction.on_commit(partial(task.delay, **kwargs), robust=True)
+
+    def send() -> None:
+        task.delay(**kwargs)
+
+    send.__qualname__ = f"enqueue({task.name})"  # what a failure's log line names
+    transaction.on_commit(send, robust=True)
 
 
 class EmailTask(Task):
