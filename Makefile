@@ -4,9 +4,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# beat's record of the last runs: git-ignored, never committed.
+BEAT_SCHEDULE ?= .celery/beat-schedule
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint format lock serve migrate seed check clean
+.PHONY: help run test lint format lock serve worker beat migrate seed check clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -37,6 +39,13 @@ serve: export DEBUG ?= false
 serve: migrate  ## Serve production-like with gunicorn (DEBUG off unless set in the environment)
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(BIN)/gunicorn config.wsgi --config gunicorn.conf.py --bind $(HOST):$(PORT)
+
+worker: $(VENV)/.runtime-installed  ## Run background tasks from Redis (needs REDIS_URL or CELERY_BROKER_URL)
+	$(BIN)/celery -A config worker -l info
+
+beat: $(VENV)/.runtime-installed  ## Send the periodic tasks (one per deployment; needs REDIS_URL)
+	@mkdir -p $(dir $(BEAT_SCHEDULE))
+	$(BIN)/celery -A config beat -l info --schedule $(BEAT_SCHEDULE)
 
 test: $(VENV)/.dev-installed  ## Set up .venv and run the whole test suite
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -33,6 +33,36 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture
+def queued(monkeypatch):
+    """A broker as the task sees it: ``delay`` records the call instead of running the task."""
+    calls = []
+
+    def record(task):
+        monkeypatch.setattr(task, "delay", lambda **kwargs: calls.append((task.name, kwargs)))
+        return calls
+
+    return record
+
+
+@pytest.fixture
+def task_retries(monkeypatch):
+    """Record the countdown of every retry ``task`` asks for, letting the retry happen."""
+
+    def spy(task):
+        countdowns = []
+        original = task.retry
+
+        def retry(*args, **kwargs):
+            countdowns.append(kwargs.get("countdown"))
+            return original(*args, **kwargs)
+
+        monkeypatch.setattr(task, "retry", retry)
+        return countdowns
+
+    return spy
+
+
+@pytest.fixture
 def api_client():
     return APIClient()
 

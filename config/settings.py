@@ -313,6 +313,55 @@ if PAYMENT_PROVIDER == "stripe" and not STRIPE_SECRET_KEY:
 if PAYMENT_PROVIDER not in ("simulated", "stripe"):
     raise ImproperlyConfigured(f"PAYMENT_PROVIDER={PAYMENT_PROVIDER!r} is not one of: simulated, stripe.")
 
+# --- Background work ----------------------------------------------------------------------
+# Celery (config/celery.py). With a broker, tasks are queued in Redis and run by `make worker`,
+# periodic ones sent by `make beat`; without one, every task runs inline in the process that
+# queues it (after commit), so the embedded default needs no Redis.
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
+CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+if CELERY_TASK_ALWAYS_EAGER:
+    # Never sent to; names a transport that needs no server (`make worker` refuses to start on it).
+    CELERY_BROKER_URL = "memory://localhost/"
+# An inline task that fails (after its retries) is logged; it never fails the request that queued it.
+CELERY_TASK_EAGER_PROPAGATES = False
+# Tasks write their outcome to the database: no result backend.
+CELERY_TASK_IGNORE_RESULT = True
+# A message leaves the queue only once its task has finished, and goes back when the worker died
+# meanwhile: tasks may run twice and are written to be safe when they do.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_SOFT_TIME_LIMIT = 240
+CELERY_TASK_TIME_LIMIT = 300
+# Redis re-delivers a message not acknowledged within the visibility timeout; it must outlast the
+# time limit and the longest retry countdown (apps.core.tasks.RETRY), or a task would run twice.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 60 * 60, "socket_connect_timeout": 2}
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False  # keep LOGGING below
+CELERY_TIMEZONE = "UTC"
+# Periodic work, sent by `make beat` (exactly one beat process per deployment). `expires` drops a
+# run still queued when the next one is due, so a stopped worker does not come back to a backlog.
+CELERY_BEAT_SCHEDULE = {
+    "expire-orders": {
+        "task": "orders.expire",
+        "schedule": timedelta(minutes=1),
+        "options": {"expires": 55},
+    },
+    "reconcile-payments": {
+        "task": "payments.reconcile",
+        "schedule": timedelta(minutes=5),
+        "options": {"expires": 4 * 60},
+    },
+    "purge-idempotency-keys": {
+        "task": "core.idempotency_keys_purge",
+        "schedule": timedelta(hours=1),
+        "options": {"expires": 50 * 60},
+    },
+}
+
 # --- Logging, metrics, health and error reporting ------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 # json: one JSON object per line (time, level, logger, message, request_id, exc_info), for log
@@ -338,7 +387,7 @@ LOGGING = {
 # Prometheus metrics at /metrics for a scraper presenting this Bearer token; unset: no endpoint.
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 # The broker /healthz pings: Celery's when set, else REDIS_URL's Redis; neither: "off".
-HEALTH_BROKER_URL = env.str("CELERY_BROKER_URL", default="") or REDIS_URL
+HEALTH_BROKER_URL = "" if CELERY_TASK_ALWAYS_EAGER else CELERY_BROKER_URL  # the broker tasks really use
 # With several gunicorn workers, every worker writes its metrics to PROMETHEUS_MULTIPROC_DIR
 # (an empty directory, read by prometheus_client itself) and /metrics adds them up.
 

@@ -16,11 +16,13 @@ from rest_framework.exceptions import ValidationError
 from treebeard.exceptions import InvalidMoveToDescendant
 
 from apps.accounts.models import Store, User
+from apps.catalog import tasks
 from apps.catalog.images import image_prepare, thumbnail_render
 from apps.catalog.models import Category, Product, ProductImage, Review
 from apps.core.exceptions import Conflict, PermissionDenied
 from apps.core.money import money
 from apps.core.slugs import unique_slug
+from apps.core.tasks import enqueue
 
 logger = logging.getLogger(__name__)
 
@@ -183,7 +185,8 @@ def _storage_delete(*, names: list[str]) -> None:
 def product_image_add(
     *, product: Product, file: IO[bytes], size: int, alt_text: str = "", position: int | None = None
 ) -> ProductImage:
-    """Validate, re-encode and store an image, then schedule its thumbnail after commit.
+    """Validate, re-encode and store an image, then queue its thumbnail (a task) for after commit;
+    until it exists the image answers with the placeholder thumbnail.
 
     ``position`` defaults to after the last image. Raises ValidationError on ``image`` for a file
     that is not an acceptable image (images.image_prepare) or when the product has
@@ -206,18 +209,18 @@ def product_image_add(
                 alt_text=alt_text,
                 position=position if position is not None else max(existing, default=-1) + 1,
             )
-            transaction.on_commit(partial(image_make_thumbnail, image_id=image.pk), robust=True)
+            enqueue(tasks.image_make_thumbnail, image_id=image.pk)
     except BaseException:
         default_storage.delete(name)
         raise
-    image.refresh_from_db()  # the thumbnail exists already when nothing deferred the commit
+    image.refresh_from_db()  # without a broker the thumbnail was made inline at the commit
     return image
 
 
 def image_make_thumbnail(*, image_id: int) -> None:
     """Make the WebP thumbnail of a stored image. Idempotent; a no-op for a deleted image.
 
-    Runs after the upload commits (inline for now; a task queue can call it as it is)."""
+    Called by the ``catalog.image_make_thumbnail`` task after the upload commits."""
     image = ProductImage.objects.filter(pk=image_id).first()
     if image is None or image.thumbnail:
         return

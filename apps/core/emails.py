@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import logging
-import smtplib
 from typing import Any
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
-from django.db import transaction
 from django.template.loader import render_to_string
 
-logger = logging.getLogger(__name__)
+from apps.core.tasks import email_deliver, enqueue
 
 
 def email_render(*, template: str, context: dict[str, Any]) -> tuple[str, str, str]:
@@ -24,18 +20,11 @@ def email_render(*, template: str, context: dict[str, Any]) -> tuple[str, str, s
 
 
 def email_send(*, to: list[str], template: str, context: dict[str, Any]) -> None:
-    """Send the mail once the surrounding transaction commits (at once outside a transaction).
+    """Render the mail now and queue its delivery (the ``core.email_deliver`` task) for when the
+    surrounding transaction commits; inline without a broker. Nothing is sent on rollback.
 
-    A mail server failure is logged, never raised: the request that asked for the mail has done
-    its work, and (for a password reset) must answer the same whether or not a mail went out."""
+    A mail server failure is retried, then logged, never raised: the request that asked for the
+    mail has done its work, and (for a password reset) must answer the same whether or not a mail
+    went out."""
     subject, text, html = email_render(template=template, context=context)
-
-    def send() -> None:
-        message = EmailMultiAlternatives(subject=subject, body=text, to=to, from_email=settings.DEFAULT_FROM_EMAIL)
-        message.attach_alternative(html, "text/html")
-        try:
-            message.send()
-        except (smtplib.SMTPException, OSError):
-            logger.exception("%s mail could not be sent", template)
-
-    transaction.on_commit(send)
+    enqueue(email_deliver, to=list(to), subject=subject, text=text, html=html, template=template)

@@ -17,7 +17,8 @@ class InvalidSignature(ApplicationError):
 
 class StripeWebhookApi(APIView):
     """Stripe's events. The raw body is verified against ``Stripe-Signature`` before anything is
-    parsed; each event id is applied once (a replay answers 200 and changes nothing)."""
+    parsed; the event is stored and the answer is 200 at once, while a task applies it (each event
+    id once: a replay answers 200 and changes nothing)."""
 
     authentication_classes: list = []
     permission_classes = [AllowAny]

@@ -1,19 +1,26 @@
-"""Provider webhooks: verify, store once under the event id, apply to the payment and order.
+"""Provider webhooks: verify, store once under the event id, then apply (in a task) to the payment
+and order.
 
-Events may arrive twice, late or out of order. Each is stored under its unique id (a replay
-changes nothing); applying one is idempotent (a payment never moves back from succeeded to
-failed, or from refunded to succeeded; an order already paid stays paid), so redelivery of an
-event whose processing died halfway is simply processed again.
+The request does only the fast part: it checks the signature, stores the event and answers 200;
+the ``payments.webhook_process`` task applies it after commit (inline without a broker). Events
+may arrive twice, late or out of order. Each is stored under its unique id (a replay of a
+processed event changes nothing; a replay of one stored but not processed yet queues it again);
+applying one is idempotent (a payment never moves back from succeeded to failed, or from refunded
+to succeeded; an order already paid stays paid), so an event whose processing died halfway is
+simply processed again.
 """
 
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from apps.core.tasks import enqueue
 from apps.orders.models import Order
+from apps.payments import tasks
 from apps.payments.models import Payment, WebhookEvent
 from apps.payments.providers import get_provider
 from apps.payments.providers.base import PaymentResult, PaymentStatus, ProviderEvent
@@ -22,10 +29,12 @@ from apps.payments.services import payment_apply_result, payment_for_reference
 logger = logging.getLogger(__name__)
 
 HANDLED = {"payment_intent.succeeded", "payment_intent.payment_failed", "charge.refunded"}
+# An event still unprocessed this long after it arrived lost its task (or spent its retries).
+STALE_AFTER = timedelta(minutes=10)
 
 
 def webhook_receive(*, provider_name: str, payload: bytes, signature: str) -> WebhookEvent:
-    """Verify and record an event, then process it unless that was done already.
+    """Verify and record an event, and queue its processing unless that was done already.
 
     Raises WebhookSignatureError (answered 400) for a bad, missing or stale signature."""
     event = get_provider(provider_name).parse_webhook(payload=payload, signature=signature)
@@ -42,14 +51,37 @@ def webhook_receive(*, provider_name: str, payload: bytes, signature: str) -> We
         record = WebhookEvent.objects.get(event_id=event.id)
         if record.processed_at is not None:
             return record  # a replay: already applied, nothing changes
-    webhook_process(record=record, event=event)
+    enqueue(tasks.webhook_process, event_id=record.event_id)
     return record
 
 
-def webhook_process(*, record: WebhookEvent, event: ProviderEvent) -> None:
-    outcome = _apply(provider_name=record.provider, event=event)
-    WebhookEvent.objects.filter(pk=record.pk).update(processed_at=timezone.now(), outcome=outcome[:200])
-    record.outcome = outcome
+def webhook_process(*, event_id: str) -> WebhookEvent | None:
+    """Apply a stored event to its payment and order and mark it processed. A no-op (returning the
+    record as it is) when it was processed already; None for an unknown event id."""
+    record = WebhookEvent.objects.filter(event_id=event_id).first()
+    if record is None or record.processed_at is not None:
+        return record
+    event = get_provider(record.provider).webhook_event(raw=record.payload)
+    outcome = _apply(provider_name=record.provider, event=event)[:200]
+    WebhookEvent.objects.filter(pk=record.pk, processed_at__isnull=True).update(
+        processed_at=timezone.now(), outcome=outcome
+    )
+    record.refresh_from_db()
+    return record
+
+
+def webhooks_requeue_stale(*, now=None) -> int:
+    """Queue again every event stored more than STALE_AFTER ago and still unprocessed (its task was
+    lost with the broker, or spent its retries); returns how many."""
+    cutoff = (now or timezone.now()) - STALE_AFTER
+    stale = list(
+        WebhookEvent.objects.filter(processed_at__isnull=True, received_at__lt=cutoff).values_list(
+            "event_id", flat=True
+        )
+    )
+    for event_id in stale:
+        enqueue(tasks.webhook_process, event_id=event_id)
+    return len(stale)
 
 
 def _apply(*, provider_name: str, event: ProviderEvent) -> str:

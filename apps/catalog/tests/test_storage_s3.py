@@ -122,7 +122,7 @@ def test_the_bucket_setting_selects_s3_storage():
         "print(json.dumps([settings.STORAGES['default'], settings.MEDIA_SERVED_BY_APP]))"
     )
 
-    result = subprocess.run(  # noqa: S603 - this interpreter, a fixed script
+    result = subprocess.run(
         [sys.executable, "-c", script],
         env={**environment, "DJANGO_SETTINGS_MODULE": "config.settings"},
         cwd=Path(__file__).resolve().parents[3],

@@ -141,7 +141,7 @@ def manage_check(*, deploy: bool = False, **variables: str) -> subprocess.Comple
     environment = {name: os.environ[name] for name in KEPT_VARIABLES if name in os.environ}
     environment.update(DJANGO_SETTINGS_MODULE="config.settings", **variables)
     options = ["--deploy", "--fail-level", "WARNING"] if deploy else []
-    return subprocess.run(  # noqa: S603 - a fixed command; only constant options vary
+    return subprocess.run(
         [sys.executable, "manage.py", "check", *options],
         cwd=ROOT,
         env=environment,

@@ -114,7 +114,7 @@ def test_records_outside_a_request_have_a_dash_for_request_id(json_log):
 def run_django(code: str, **variables: str) -> subprocess.CompletedProcess:
     environment = {name: os.environ[name] for name in KEPT_VARIABLES if name in os.environ}
     environment.update(DJANGO_SETTINGS_MODULE="config.settings", ENV="test", **variables)
-    return subprocess.run(  # noqa: S603 - the tests' own snippets
+    return subprocess.run(
         [sys.executable, "-c", f"import django; django.setup(); {code}"],
         cwd=ROOT,
         env=environment,

@@ -100,3 +100,6 @@ class PaymentProvider(Protocol):
 
     def parse_webhook(self, *, payload: bytes, signature: str) -> ProviderEvent:
         """Verify and decode a webhook; raises WebhookSignatureError."""
+
+    def webhook_event(self, *, raw: dict[str, Any]) -> ProviderEvent:
+        """Decode an event verified and stored earlier (its ``raw``), for processing in a task."""

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import secrets
 from decimal import Decimal
+from typing import Any
 
 from django.db import IntegrityError, transaction
 
@@ -131,4 +132,7 @@ class SimulatedProvider:
         return RefundResult(reference=payment.refund_reference, status="succeeded", amount=payment.amount)
 
     def parse_webhook(self, *, payload: bytes, signature: str) -> ProviderEvent:
+        raise WebhookSignatureError("The simulated provider sends no webhooks.")
+
+    def webhook_event(self, *, raw: dict[str, Any]) -> ProviderEvent:
         raise WebhookSignatureError("The simulated provider sends no webhooks.")

@@ -265,6 +265,10 @@ class StripeProvider:
         obj.pop("client_secret", None)  # the event is stored; the secret belongs to the buyer alone
         return _event(data, obj)
 
+    def webhook_event(self, *, raw: dict[str, Any]) -> ProviderEvent:
+        """The event ``parse_webhook`` returned, again, from its stored ``raw`` (checked then)."""
+        return _event(raw, raw["data"]["object"])
+
 
 def _event(data: dict[str, Any], obj: dict[str, Any]) -> ProviderEvent:
     event_type = data["type"]

@@ -263,12 +263,13 @@ def test_cancel_after_a_webhook_payment_refunds_once_and_returns_stock(
     intent = intent_of(number)
     StripeProvider().confirm(payment_ref=intent, payment_method="pm_card_visa", idempotency_key="stripe-js")
     payload = event_payload("payment_intent.succeeded", json.loads(json.dumps(stripe_standin.intents[intent])))
-    response = APIClient().post(
-        "/api/v1/payments/stripe/webhook/",
-        data=payload,
-        content_type="application/json",
-        HTTP_STRIPE_SIGNATURE=sign_payload(payload, WEBHOOK_SECRET),
-    )
+    with django_capture_on_commit_callbacks(execute=True):  # the webhook is processed in a task after commit
+        response = APIClient().post(
+            "/api/v1/payments/stripe/webhook/",
+            data=payload,
+            content_type="application/json",
+            HTTP_STRIPE_SIGNATURE=sign_payload(payload, WEBHOOK_SECRET),
+        )
     assert response.status_code == 200
     assert client.get(f"/api/v1/orders/{number}/").json()["status"] == "paid"
     assert Product.objects.get(pk=mug.pk).stock == 3
