@@ -8,7 +8,7 @@ PORT ?= 8000
 BEAT_SCHEDULE ?= .celery/beat-schedule
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint format lock serve worker beat migrate seed check clean
+.PHONY: help run test lint format lock serve worker beat migrate seed check clean integration
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -68,3 +68,6 @@ check: $(VENV)/.dev-installed  ## Django's system checks and the migration check
 
 clean:  ## Remove the virtualenv and caches
 	rm -rf $(VENV) .pytest_cache .ruff_cache
+
+integration: $(VENV)/.dev-installed  ## The multi-server suite (needs PostgreSQL and Redis on 127.0.0.1)
+	$(BIN)/python -m pytest -p no:cacheprovider -m integration tests/integration
