@@ -245,6 +245,16 @@ def test_a_review_updates_the_rating_in_list_and_detail(live_redis, anonymous, p
     assert anonymous.get(detail(product.slug)).json()["rating_count"] == 1
 
 
+def test_a_product_deleted_in_the_admin_leaves_the_list(live_redis, anonymous, client, product):
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    listed(anonymous)
+
+    response = client.post(f"/admin/catalog/product/{product.pk}/delete/", {"post": "yes"})
+
+    assert response.status_code == 302
+    assert "claw-hammer" not in listed(anonymous)
+
+
 # --- Stock ------------------------------------------------------------------------------------
 
 
