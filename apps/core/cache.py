@@ -37,6 +37,10 @@ logger = logging.getLogger(__name__)
 # connection errors into ConnectionInterrupted).
 CACHE_ERRORS = (ConnectionInterrupted, RedisError, OSError)
 
+# A counter lives this long from its creation (INCR keeps the expiry), then restarts from the
+# clock: one key per product ever read does not pile up in Redis forever.
+VERSION_SECONDS = 24 * 60 * 60
+
 T = TypeVar("T")
 _MISS = object()
 
@@ -47,9 +51,9 @@ def cache_enabled() -> bool:
 
 
 def _fresh_version() -> int:
-    # A counter that is missing (never set, or evicted by Redis) starts from the clock in
-    # microseconds, above any value it held before: entries left under an old value are never
-    # read again, even when the counter is lost.
+    # A counter that is missing (never set, expired, or evicted by Redis) starts from the clock in
+    # microseconds, above any value it held before (no key is bumped a million times a second):
+    # entries left under an old value are never read again, even when the counter is lost.
     return time.time_ns() // 1000
 
 
@@ -59,7 +63,7 @@ def versions_get(names: Sequence[str]) -> list[int] | None:
         found = cache.get_many(names)
         for name in names:
             if name not in found:
-                cache.add(name, _fresh_version(), timeout=None)  # first writer wins
+                cache.add(name, _fresh_version(), timeout=VERSION_SECONDS)  # first writer wins
                 found[name] = cache.get(name)
     except CACHE_ERRORS:
         logger.warning("cache unreachable: reading %s uncached", names, exc_info=True)
@@ -78,7 +82,7 @@ def versions_bump(names: Sequence[str]) -> None:
             try:
                 cache.incr(name)
             except ValueError:  # missing: any fresh value retires what was cached under it
-                if not cache.add(name, _fresh_version(), timeout=None):
+                if not cache.add(name, _fresh_version(), timeout=VERSION_SECONDS):
                     cache.incr(name)
         except CACHE_ERRORS:
             logger.error("cache unreachable: version %s not bumped; stale for at most the TTL", name, exc_info=True)

@@ -8,7 +8,14 @@ from django.core.cache import cache
 from django_redis.cache import RedisCache
 
 from apps.accounts.tests.factories import DEFAULT_PASSWORD
-from apps.core.cache import cache_enabled, versioned_get_or_set, versions_bump, versions_bump_on_commit, versions_get
+from apps.core.cache import (
+    VERSION_SECONDS,
+    cache_enabled,
+    versioned_get_or_set,
+    versions_bump,
+    versions_bump_on_commit,
+    versions_get,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -74,6 +81,13 @@ def test_a_lost_counter_restarts_above_every_value_it_had(live_redis):
     [after] = versions_get(["v"])
 
     assert after > before + 1
+
+
+def test_a_counter_expires_a_day_after_its_creation_whatever_its_bumps(live_redis):
+    versions_get(["v"])
+    versions_bump(["v"])
+
+    assert 0 < live_redis.ttl("v") <= VERSION_SECONDS
 
 
 def test_an_error_while_computing_is_not_cached(live_redis):
