@@ -1,8 +1,12 @@
 """Fixtures shared by every app's tests."""
 
+import os
+import uuid
+
 import pytest
 from django.core.cache import cache
 from django.db import connection
+from django.test import override_settings
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
@@ -16,6 +20,47 @@ def _isolated(settings, tmp_path):
     cache.clear()
     yield
     cache.clear()
+
+
+DEAD_REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens on port 1: every connection is refused
+
+
+def redis_caches(url: str, *, prefix: str) -> dict:
+    """CACHES for django-redis at ``url``, as settings.py builds them for REDIS_URL."""
+    return {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": url,
+            "KEY_PREFIX": prefix,
+            "OPTIONS": {
+                "CLIENT_CLASS": "django_redis.client.DefaultClient",
+                "SOCKET_CONNECT_TIMEOUT": 1,
+                "SOCKET_TIMEOUT": 1,
+            },
+        }
+    }
+
+
+@pytest.fixture
+def live_redis():
+    """The app on a real Redis (REDIS_TEST_URL) under a key prefix of its own; on teardown only
+    that prefix's keys are deleted (never the whole database). Skips without REDIS_TEST_URL."""
+    url = os.environ.get("REDIS_TEST_URL")
+    if not url:
+        pytest.skip("needs a Redis server: set REDIS_TEST_URL (e.g. redis://127.0.0.1:6379/12)")
+    prefix = f"bazaar-test-{uuid.uuid4().hex}"
+    with override_settings(REDIS_URL=url, CACHES=redis_caches(url, prefix=prefix)):
+        try:
+            yield cache
+        finally:
+            cache.delete_pattern("*")
+
+
+@pytest.fixture
+def dead_redis():
+    """The app configured for a Redis that refuses every connection."""
+    with override_settings(REDIS_URL=DEAD_REDIS_URL, CACHES=redis_caches(DEAD_REDIS_URL, prefix="bazaar-test-dead")):
+        yield
 
 
 def pytest_collection_modifyitems(config, items):

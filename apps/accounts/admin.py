@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
 from apps.accounts.models import Address, Store, User
+from apps.catalog.admin import CatalogCacheAdminMixin
 
 
 @admin.register(User)
@@ -29,7 +30,7 @@ class AddressAdmin(admin.ModelAdmin):
 
 
 @admin.register(Store)
-class StoreAdmin(admin.ModelAdmin):
+class StoreAdmin(CatalogCacheAdminMixin, admin.ModelAdmin):
     list_display = ["name", "slug", "owner", "is_active", "created_at"]
     search_fields = ["name", "slug", "owner__email"]
     list_filter = ["is_active"]

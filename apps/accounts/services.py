@@ -17,6 +17,7 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from apps.accounts.models import Address, Store, User, UserManager, default_preferences
+from apps.catalog.cache import catalog_changed
 from apps.core.emails import email_send
 from apps.core.exceptions import Conflict
 from apps.core.slugs import unique_slug
@@ -75,7 +76,8 @@ def user_delete(*, user: User) -> None:
     user.set_unusable_password()
     user.save()
     user.addresses.all().delete()
-    Store.objects.filter(owner=user).update(is_active=False)
+    if Store.objects.filter(owner=user).update(is_active=False):
+        catalog_changed()  # the store's products leave the catalog
     _blacklist_all_refresh_tokens(user=user)
 
 
@@ -192,8 +194,11 @@ def store_open(*, user: User, name: str, description: str = "") -> Store:
 @transaction.atomic
 def store_update(*, store: Store, data: dict[str, Any]) -> Store:
     """Change name and description; the slug stays, so links keep working."""
+    renamed = "name" in data and data["name"] != store.name
     for field in ("name", "description"):
         if field in data:
             setattr(store, field, data[field])
     store.save(update_fields=["name", "description", "updated_at"])
+    if renamed:
+        catalog_changed()  # products embed the store's name
     return store

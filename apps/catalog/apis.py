@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.accounts.selectors import store_get_for_owner
-from apps.catalog import selectors, services
+from apps.catalog import cache, selectors, services
 from apps.catalog.filters import MAX_SEARCH_LENGTH, ORDERINGS
 from apps.catalog.models import Product, Review
 from apps.catalog.serializers import (
@@ -59,7 +59,11 @@ class CategoryListApi(APIView):
 
     @extend_schema(operation_id="categories_list", responses={200: CategoryFlatOutputSerializer(many=True)})
     def get(self, request):
-        return Response(CategoryFlatOutputSerializer(selectors.category_list(), many=True).data)
+        return Response(
+            cache.category_list_cached(
+                compute=lambda: CategoryFlatOutputSerializer(selectors.category_list(), many=True).data
+            )
+        )
 
     @extend_schema(request=CategoryCreateInputSerializer, responses={201: CategoryDetailOutputSerializer})
     def post(self, request):
@@ -77,7 +81,11 @@ class CategoryDetailApi(APIView):
 
     @extend_schema(responses={200: CategoryDetailOutputSerializer})
     def get(self, request, slug: str):
-        return Response(CategoryDetailOutputSerializer(selectors.category_get(slug=slug)).data)
+        return Response(
+            cache.category_detail_cached(
+                slug=slug, compute=lambda: CategoryDetailOutputSerializer(selectors.category_get(slug=slug)).data
+            )
+        )
 
     @extend_schema(request=CategoryUpdateInputSerializer, responses={200: CategoryDetailOutputSerializer})
     def patch(self, request, slug: str):
@@ -107,7 +115,9 @@ class ProductListApi(ListAPIView):
 
     @extend_schema(parameters=[*CATALOG_FILTERS, STORE_FILTER])
     def get(self, request, *args, **kwargs):
-        return super().get(request, *args, **kwargs)
+        # The list is the same for every user: cached per query (catalog.cache).
+        page = super().get
+        return Response(cache.product_list_cached(request=request, compute=lambda: page(request, *args, **kwargs).data))
 
     @extend_schema(request=ProductCreateInputSerializer, responses={201: ProductDetailOutputSerializer})
     def post(self, request):
@@ -126,8 +136,20 @@ class ProductDetailApi(APIView):
 
     @extend_schema(responses={200: ProductDetailOutputSerializer})
     def get(self, request, slug: str):
-        product = selectors.product_get_public(slug=slug, user=request.user)
-        return Response(ProductDetailOutputSerializer(product, context={"request": request}).data)
+        if cache.product_detail_bypasses_cache(user=request.user):
+            product = selectors.product_get_public(slug=slug, user=request.user)
+            return Response(ProductDetailOutputSerializer(product, context={"request": request}).data)
+        return Response(
+            cache.product_detail_cached(
+                request=request,
+                slug=slug,
+                compute=lambda: (
+                    ProductDetailOutputSerializer(
+                        selectors.product_get_public(slug=slug), context={"request": request}
+                    ).data
+                ),
+            )
+        )
 
     def _update(self, request, slug: str, *, partial: bool) -> Response:
         product = selectors.product_get_for_change(slug=slug, user=request.user)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import uuid
 from decimal import Decimal
-from functools import partial
 from typing import IO, Any
 
 from django.core.files.base import ContentFile
@@ -17,6 +16,7 @@ from treebeard.exceptions import InvalidMoveToDescendant
 
 from apps.accounts.models import Store, User
 from apps.catalog import tasks
+from apps.catalog.cache import catalog_changed
 from apps.catalog.images import image_prepare, thumbnail_render
 from apps.catalog.models import Category, Product, ProductImage, Review
 from apps.core.exceptions import Conflict, PermissionDenied
@@ -45,10 +45,13 @@ def category_create(*, name: str, parent: Category | None = None) -> Category:
             with transaction.atomic():
                 fields = {"name": name, "slug": unique_slug(model=Category, name=name, fallback="category")}
                 if parent is None:
-                    return Category.objects.add_root(create_kwargs=fields)
-                return Category.objects.add_child(parent, create_kwargs=fields)
+                    category = Category.objects.add_root(create_kwargs=fields)
+                else:
+                    category = Category.objects.add_child(parent, create_kwargs=fields)
         except IntegrityError:
             continue  # another writer took the slug or the tree path in between: pick again
+        catalog_changed()
+        return category
     raise Conflict("Could not add the category; try again.", code="slug_conflict")
 
 
@@ -65,6 +68,7 @@ def category_update(*, category: Category, name: str | None = None, parent: Cate
     new_parent = current_parent if parent is _UNSET else parent
     if not renamed and getattr(new_parent, "pk", None) == getattr(current_parent, "pk", None):
         return category
+    catalog_changed()
     try:
         # Re-placed after a rename too: siblings stay sorted by name.
         if new_parent is None:
@@ -88,6 +92,7 @@ def category_delete(*, category: Category) -> None:
         category.delete()
     except models.ProtectedError:
         raise Conflict("Products are filed under this category.", code="category_in_use") from None
+    catalog_changed()
 
 
 # --- Products -------------------------------------------------------------------------------
@@ -110,7 +115,7 @@ def product_create(
         slug = unique_slug(model=Product, name=name, fallback="product")
         try:
             with transaction.atomic():
-                return Product.objects.create(
+                product = Product.objects.create(
                     store=store,
                     name=name,
                     slug=slug,
@@ -123,6 +128,9 @@ def product_create(
         except IntegrityError:
             if not Product.objects.filter(slug=slug).exists():
                 raise  # not a slug clash: a constraint the caller should have validated
+            continue
+        catalog_changed()
+        return product
     raise Conflict("Could not pick a unique product address; try again.", code="slug_conflict")
 
 
@@ -134,6 +142,7 @@ def product_update(*, product: Product, data: dict[str, Any]) -> Product:
         setattr(product, field, data[field])
     if changed:
         product.save(update_fields=[*changed, "updated_at"])
+        catalog_changed()
     return product
 
 
@@ -153,6 +162,7 @@ def product_is_referenced(*, product: Product) -> bool:
 def _product_archive(*, product: Product) -> None:
     product.status = Product.Status.ARCHIVED
     product.save(update_fields=["status", "updated_at"])
+    catalog_changed()
 
 
 def product_delete(*, product: Product) -> bool:
@@ -170,7 +180,8 @@ def product_delete(*, product: Product) -> bool:
         except (models.ProtectedError, models.RestrictedError):
             _product_archive(product=product)  # referenced by a model product_is_referenced missed
             return False
-        transaction.on_commit(partial(_storage_delete, names=names), robust=True)
+        transaction.on_commit(lambda: _storage_delete(names=names), robust=True)
+        catalog_changed()
     return True
 
 
@@ -209,6 +220,7 @@ def product_image_add(
                 alt_text=alt_text,
                 position=position if position is not None else max(existing, default=-1) + 1,
             )
+            catalog_changed()
             enqueue(tasks.image_make_thumbnail, image_id=image.pk)
     except BaseException:
         default_storage.delete(name)
@@ -231,6 +243,8 @@ def image_make_thumbnail(*, image_id: int) -> None:
     )
     if not ProductImage.objects.filter(pk=image_id, thumbnail="").update(thumbnail=name):
         default_storage.delete(name)  # deleted meanwhile, or another run made it first
+        return
+    catalog_changed()
 
 
 def product_image_delete(*, image: ProductImage) -> None:
@@ -238,7 +252,8 @@ def product_image_delete(*, image: ProductImage) -> None:
     names = [name for name in (image.image.name, image.thumbnail.name) if name]
     with transaction.atomic():
         image.delete()
-        transaction.on_commit(partial(_storage_delete, names=names), robust=True)
+        transaction.on_commit(lambda: _storage_delete(names=names), robust=True)
+        catalog_changed()
 
 
 class NotEligible(PermissionDenied):
@@ -269,6 +284,7 @@ def review_create(*, author: User, product: Product, rating: int, title: str = "
             Product.objects.filter(pk=product.pk).update(
                 rating_avg=money(Decimal(str(stats["average"]))), rating_count=stats["count"]
             )
+            catalog_changed()
     except IntegrityError as error:  # the same buyer's concurrent second review
         raise AlreadyReviewed() from error
     return review

@@ -1,19 +1,31 @@
 """Cache-backed throttles. Counters live in the default cache (Redis when REDIS_URL is set), so a
-limit holds across app servers. The client address is DRF's ``get_ident``, which honours
-``NUM_PROXIES``: with no trusted proxy a client-supplied X-Forwarded-For is ignored.
+limit holds across app servers; while that cache is unreachable, requests pass (logged) instead
+of failing. The client address is DRF's ``get_ident``, which honours ``NUM_PROXIES``: with no
+trusted proxy a client-supplied X-Forwarded-For is ignored.
 """
 
 from __future__ import annotations
 
+import logging
+
 from django.conf import settings
 from rest_framework.throttling import AnonRateThrottle, SimpleRateThrottle, UserRateThrottle
+
+from apps.core.cache import CACHE_ERRORS
+
+logger = logging.getLogger(__name__)
 
 
 class _Switchable:
     def allow_request(self, request, view):
         if settings.THROTTLE_DISABLED:
             return True
-        return super().allow_request(request, view)
+        try:
+            return super().allow_request(request, view)
+        except CACHE_ERRORS:
+            # A dead Redis must not fail every request: the limit is off until it is back.
+            logger.warning("throttle %s: cache unreachable, request allowed", type(self).__name__, exc_info=True)
+            return True
 
 
 class AnonBurstThrottle(_Switchable, AnonRateThrottle):

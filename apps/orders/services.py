@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from apps.accounts.models import User
 from apps.cart.models import Cart
+from apps.catalog.cache import catalog_stock_changed
 from apps.catalog.models import Product
 from apps.core.exceptions import NotFound
 from apps.core.money import money
@@ -70,6 +71,11 @@ def _order_place(*, buyer: User, shipping_address: dict[str, Any], idempotency_k
             short.append({"product": product.slug, "requested": item.quantity, "available": available})
     if short:
         raise OutOfStock(extra={"products": short})
+    # A list shows stock only as in_stock: it changes when a product's last units are taken.
+    catalog_stock_changed(
+        slugs=[products[item.product_id].slug for item in items],
+        lists=any(products[item.product_id].stock <= item.quantity for item in items),
+    )
     for item in items:
         taken = Product.objects.filter(
             pk=item.product_id, stock__gte=item.quantity, status=Product.Status.ACTIVE, store__is_active=True
@@ -152,6 +158,8 @@ def _return_stock(*, order: Order) -> None:
     lines = list(order.lines.exclude(status=LineStatus.CANCELLED).order_by("product_id"))
     for line in lines:
         Product.objects.filter(pk=line.product_id).update(stock=F("stock") + line.quantity)
+    if lines:  # returned stock may bring a sold-out product back into stock: lists change too
+        catalog_stock_changed(slugs=[line.product_slug for line in lines], lists=True)
     order.lines.filter(pk__in=[line.pk for line in lines]).update(status=LineStatus.CANCELLED)
 
 

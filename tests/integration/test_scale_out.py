@@ -89,14 +89,17 @@ def new_product(stack, catalog, *, name: str, price: str = "10.00", stock: int =
     return response.json()["slug"]
 
 
-def eventually(check, *, seconds: float = 30, message: str = ""):
+def eventually(check, *, seconds: float = 30, message: str = "", log=None):
+    """Poll ``check`` until it returns something true; fail naming ``message`` (and the tail of the
+    ``log`` file, read at failure time) after ``seconds``."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         value = check()
         if value:
             return value
         time.sleep(0.25)
-    pytest.fail(f"not within {seconds} s: {message}")
+    tail = f"\n{log.read_text()[-4000:]}" if log else ""
+    pytest.fail(f"not within {seconds} s: {message}{tail}")
 
 
 def test_the_login_limit_holds_across_both_servers(stack):
@@ -164,7 +167,7 @@ def test_the_worker_makes_thumbnails_and_sends_mail(stack, catalog):
         images = requests.get(stack.api(1, f"products/{slug}/"), timeout=10).json()["images"]
         return images and "placeholder" not in images[0]["thumbnail_url"] and images[0]["thumbnail_url"]
 
-    thumbnail = eventually(thumbnail_made, message="the thumbnail")
+    thumbnail = eventually(thumbnail_made, message="the thumbnail", log=stack.worker_log)
     assert requests.get(thumbnail, timeout=10).headers["Content-Type"] == "image/webp"
 
     register(stack, 1, "forgetful@it.test")
@@ -176,7 +179,7 @@ def test_the_worker_makes_thumbnails_and_sends_mail(stack, catalog):
     def reset_mail():
         return [p for p in stack.mail_dir.glob("*") if "forgetful@it.test" in p.read_text(errors="replace")]
 
-    mails = eventually(reset_mail, message=f"the password-reset mail; worker log:\n{stack.worker_log.read_text()[-4000:]}")
+    mails = eventually(reset_mail, message="the password-reset mail", log=stack.worker_log)
     assert "reset-password?uid=" in mails[0].read_text(errors="replace")
     log = stack.worker_log.read_text()
     assert "image_make_thumbnail" in log or "thumbnail" in log

@@ -20,6 +20,7 @@ from django.db import connection, transaction
 from django.utils.text import slugify
 
 from apps.accounts.models import Store, User
+from apps.catalog.cache import catalog_changed
 from apps.catalog.demo import catalog_seed_categories
 from apps.catalog.models import Category, Product
 
@@ -89,6 +90,7 @@ class Command(BaseCommand):
             ]
             with transaction.atomic():
                 Product.objects.bulk_create(batch)
+                catalog_changed()  # a live app's cached lists show the new products
             made += size
             if made % 20000 < batch_size or made == products:
                 self.stdout.write(f"  {made:,} products ({time.monotonic() - started:.1f} s)")
