@@ -72,9 +72,9 @@ def _wait_healthy(url: str, process: subprocess.Popen, log: Path) -> None:
         if process.poll() is not None:
             raise RuntimeError(f"{url} exited:\n{log.read_text()[-3000:]}")
         try:
-            if requests.get(f"{url}/healthz", timeout=1).status_code == 200:
+            if requests.get(f"{url}/healthz", timeout=5).status_code == 200:
                 return
-        except requests.ConnectionError:
+        except requests.RequestException:  # not listening yet, or still booting its workers
             pass
         time.sleep(0.2)
     raise RuntimeError(f"{url} did not become healthy:\n{log.read_text()[-3000:]}")
