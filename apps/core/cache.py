@@ -1,9 +1,10 @@
 """Versioned caching of public, shared reads, correct across app servers (README, Caching).
 
-An entry's key ends with the current values of one or more version counters that live in the
-cache itself (Redis). A write bumps its counters after its transaction commits (``INCR``, atomic
-in Redis): every app server's next read then builds a new key, misses and recomputes; entries
-under the old versions are never read again and expire by their TTL. No process keeps local
+An entry is stored with the values of one or more version counters that live in the cache itself
+(Redis) and counts only while they are current. A write bumps its counters after its transaction
+commits (``INCR``, atomic in Redis): every app server's next read sees other values, misses and
+recomputes; entries stamped with old values are never served again and are overwritten or expire
+by their TTL. No process keeps local
 state, so a bump made by one server is seen by all at once.
 
 Readers take the versions before they compute, so an answer computed from the state before a
@@ -22,7 +23,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
-from functools import partial
 from typing import TypeVar
 
 from django.conf import settings
@@ -42,7 +42,6 @@ CACHE_ERRORS = (ConnectionInterrupted, RedisError, OSError)
 VERSION_SECONDS = 24 * 60 * 60
 
 T = TypeVar("T")
-_MISS = object()
 
 
 def cache_enabled() -> bool:
@@ -93,29 +92,36 @@ def versions_bump_on_commit(names: Sequence[str], *, using: str | None = None) -
     reader re-caches the old state under a new version between the write and its commit. Nothing
     is scheduled when caching is off."""
     if cache_enabled() and names:
-        transaction.on_commit(partial(versions_bump, list(names)), using=using, robust=True)
+        retired = list(names)
+        transaction.on_commit(lambda: versions_bump(retired), using=using, robust=True)
 
 
 def versioned_get_or_set(*, key: str, versions: Sequence[str], compute: Callable[[], T], timeout: int) -> T:
     """The value cached under ``key`` at the current ``versions``, else ``compute()`` stored there
     for ``timeout`` seconds. An exception from ``compute`` propagates and nothing is stored, so
-    errors (404, 400) are never cached. Computes uncached when caching is off or fails."""
+    errors (404, 400) are never cached. Computes uncached when caching is off or fails.
+
+    One round trip on a hit: the counters and the entry come in one ``MGET``; the entry carries
+    the counter values it was computed under and counts only when they are the current ones."""
     if not cache_enabled():
         return compute()
-    current = versions_get(versions)
-    if current is None:
-        return compute()
-    full_key = f"{key}:{'.'.join(str(value) for value in current)}"
     try:
-        hit = cache.get(full_key, _MISS)
+        found = cache.get_many([*versions, key])
     except CACHE_ERRORS:
         logger.warning("cache unreachable: %s computed uncached", key, exc_info=True)
         return compute()
-    if hit is not _MISS:
-        return hit
+    if all(name in found for name in versions):
+        current = [int(found[name]) for name in versions]
+    else:
+        current = versions_get(versions)
+        if current is None:
+            return compute()
+    entry = found.get(key)
+    if isinstance(entry, tuple) and len(entry) == 2 and list(entry[0]) == current:
+        return entry[1]
     value = compute()
     try:
-        cache.set(full_key, value, timeout=timeout)
+        cache.set(key, (tuple(current), value), timeout=timeout)
     except CACHE_ERRORS:
         logger.warning("cache unreachable: %s not stored", key, exc_info=True)
     return value
