@@ -4,6 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# The suite runs on both cores (pytest-xdist; each worker gets its own test database).
+# `make test PYTEST_ARGS=` runs it in one process, `PYTEST_ARGS="-k cart"` picks tests.
+PYTEST_ARGS ?= -n 2
 # beat's record of the last runs: git-ignored, never committed.
 BEAT_SCHEDULE ?= .celery/beat-schedule
 
