@@ -15,6 +15,8 @@ from __future__ import annotations
 import base64
 import io
 import json
+import struct
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -687,3 +689,164 @@ def test_a_malformed_content_length_is_400():
     )
 
     _assert_json_error(response, 400)
+
+
+# --- 8. Resource exhaustion: cart lines, page sizes -------------------------------------------------
+
+
+def _many_products(store: Store, category: Category, count: int) -> list[Product]:
+    return Product.objects.bulk_create(
+        Product(
+            store=store, category=category, name=f"Bulk {n}", slug=f"bulk-{n}", price="1.00", stock=5, status="active"
+        )
+        for n in range(count)
+    )
+
+
+def test_the_cart_holds_at_most_100_lines_and_the_101st_changes_nothing():
+    world = build_world()
+    products = _many_products(world.store, world.category, 101)
+    cart = Cart.objects.create(user=world.users["other_buyer"])
+    CartItem.objects.bulk_create(CartItem(cart=cart, product=product, quantity=1) for product in products[:100])
+    client = authenticated_client(world.users["other_buyer"])
+    before = database_state()
+
+    response = client.post(f"{API}/cart/items/", {"product": products[100].slug, "quantity": 1})
+
+    assert response.status_code == 400
+    assert "product" in response.json()
+    assert database_state() == before
+
+
+def test_a_100000_line_cart_in_one_body_is_413():
+    client = authenticated_client(UserFactory())
+    body = json.dumps([{"product": f"bulk-{n}", "quantity": 99} for n in range(100_000)])
+
+    response = client.generic("POST", f"{API}/cart/items/", body, content_type="application/json")
+
+    _assert_json_error(response, 413)
+    assert not CartItem.objects.exists()
+
+
+@pytest.fixture
+def big_catalog(db):
+    """A seller with 101 active products: one more than the largest page."""
+    world = build_world()
+    _many_products(world.store, world.category, 101)
+    return world
+
+
+@pytest.mark.parametrize("path", ["products/", "seller/products/", "stores/"])
+def test_a_huge_page_size_is_capped_at_100(big_catalog, path):
+    client = authenticated_client(big_catalog.users["seller"])
+
+    response = client.get(f"{API}/{path}?page_size=100000")
+
+    assert response.status_code == 200
+    assert len(response.json()["results"]) <= 100
+    if path != "stores/":
+        assert len(response.json()["results"]) == 100
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["products/", "seller/products/", "stores/", "orders/", "seller/orders/", "products/hammer/reviews/"],
+)
+@pytest.mark.parametrize("page", ["99999999", "0", "-1", "abc", "9" * 40])
+def test_a_page_out_of_range_is_404_json_not_500(big_catalog, path, page):
+    client = authenticated_client(big_catalog.users["seller"])
+
+    response = client.get(f"{API}/{path}?page={page}")
+
+    _assert_json_error(response, 404)
+
+
+# --- 9. Hostile image uploads ---------------------------------------------------------------------
+
+
+def _png_chunk(kind: bytes, payload: bytes) -> bytes:
+    return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
+
+
+def _png_claiming(width: int, height: int, pixels: bytes = b"\x00" * 64) -> bytes:
+    """A PNG whose header says ``width`` x ``height`` 8-bit grey, with ``pixels`` as its data."""
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _png_chunk(b"IHDR", ihdr)
+        + _png_chunk(b"IDAT", zlib.compress(pixels))
+        + _png_chunk(b"IEND", b"")
+    )
+
+
+def _decompression_bomb() -> bytes:
+    """About 40 KB that would inflate to 42 million pixels (6,500 x 6,500 zero bytes)."""
+    side = 6_500
+    compressor = zlib.compressobj(9)
+    row = b"\x00" * (side + 1)
+    data = b"".join(compressor.compress(row) for _ in range(side)) + compressor.flush()
+    ihdr = struct.pack(">IIBBBBB", side, side, 8, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", ihdr) + _png_chunk(b"IDAT", data) + _png_chunk(b"IEND", b"")
+
+
+def _upload(client, data: bytes, name: str = "photo.png"):
+    return client.post(f"{API}/products/hammer/images/", {"image": image_upload(data, name)}, format="multipart")
+
+
+def test_an_image_with_appended_script_is_re_encoded_without_it():
+    world = build_world()
+    client = authenticated_client(world.users["seller"])
+    clean = png()
+    polluted = (
+        clean[:33]
+        + _png_chunk(b"tEXt", b"Comment\x00<script>alert(1)</script>")
+        + clean[33:]
+        + b"<?php system($_GET['c']); ?><script>alert(2)</script>"
+    )
+
+    response = _upload(client, polluted)
+
+    assert response.status_code == 201
+    stored = ProductImage.objects.get(pk=response.json()["id"])
+    with default_storage.open(stored.image.name, "rb") as file:
+        content = file.read()
+    assert b"<?php" not in content
+    assert b"script" not in content
+    assert Image.open(io.BytesIO(content)).size == (32, 24)
+
+
+@pytest.mark.parametrize(
+    ("data", "name"),
+    [
+        (_png_claiming(10_001, 10_001), "huge.png"),
+        (_png_claiming(1, 50_000_000), "tall.png"),
+        (b"<svg xmlns='http://www.w3.org/2000/svg' onload='alert(1)'/>", "photo.png"),
+        (b"<?php system($_GET['c']); ?>", "photo.php.png"),
+        (b"GIF89a" + b"\x00" * 64, "photo.gif"),
+    ],
+    ids=["10001x10001-header", "1x50M-header", "svg-script", "php", "gif"],
+)
+def test_oversized_or_foreign_images_are_400_and_store_nothing(data, name):
+    world = build_world()
+    client = authenticated_client(world.users["seller"])
+    before = database_state()
+
+    response = _upload(client, data, name)
+
+    _assert_json_error(response, 400)
+    assert "image" in response.json()
+    assert database_state() == before
+
+
+def test_a_decompression_bomb_is_400_before_decoding():
+    world = build_world()
+    client = authenticated_client(world.users["seller"])
+    bomb = _decompression_bomb()
+    before = database_state()
+
+    response = _upload(client, bomb)
+
+    assert len(bomb) < 200_000
+    _assert_json_error(response, 400)
+    assert response.json() == {"image": ["The image has more than 40,000,000 pixels."]}
+    assert database_state() == before
