@@ -1,3 +1,4 @@
+from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
@@ -34,6 +35,9 @@ class StripeWebhookApi(APIView):
         tags=["payments"],
     )
     def post(self, request):
+        if not settings.STRIPE_SECRET_KEY:
+            # Not a Stripe deployment: no event can be genuine, and anyone may post here (never a 500).
+            raise InvalidSignature("Stripe is not configured on this server.")
         try:
             record = webhook_receive(
                 provider_name="stripe",
