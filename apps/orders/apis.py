@@ -77,6 +77,10 @@ class OrderListApi(ListAPIView):
         return super().get(request, *args, **kwargs)
 
 
+NOT_CANCELLABLE = "invalid_transition: the order is shipped, delivered or cancelled already."
+NOT_SHIPPED = "invalid_transition: the order is not shipped."
+
+
 class OrderDetailApi(APIView):
     @extend_schema(responses={200: OrderDetailOutputSerializer}, tags=["orders"])
     def get(self, request, number: str):
@@ -89,6 +93,7 @@ class OrderPayApi(IdempotentMixin, APIView):
         responses={
             200: OrderDetailOutputSerializer,
             402: OpenApiResponse(description="Declined: code is card_declined, insufficient_funds, ..."),
+            409: OpenApiResponse(description="invalid_transition: the order is paid or cancelled already."),
             503: OpenApiResponse(description="The payment provider is unavailable; the order stays payable."),
         },
         parameters=[IDEMPOTENCY_PARAMETER],
@@ -112,7 +117,11 @@ class OrderPayApi(IdempotentMixin, APIView):
 
 
 class OrderCancelApi(APIView):
-    @extend_schema(request=None, responses={200: OrderDetailOutputSerializer}, tags=["orders"])
+    @extend_schema(
+        request=None,
+        responses={200: OrderDetailOutputSerializer, 409: OpenApiResponse(description=NOT_CANCELLABLE)},
+        tags=["orders"],
+    )
     def post(self, request, number: str):
         order = selectors.order_get_for_buyer(buyer=request.user, number=number)
         services.order_cancel(order=order, actor=request.user)
@@ -120,7 +129,11 @@ class OrderCancelApi(APIView):
 
 
 class OrderConfirmDeliveryApi(APIView):
-    @extend_schema(request=None, responses={200: OrderDetailOutputSerializer}, tags=["orders"])
+    @extend_schema(
+        request=None,
+        responses={200: OrderDetailOutputSerializer, 409: OpenApiResponse(description=NOT_SHIPPED)},
+        tags=["orders"],
+    )
     def post(self, request, number: str):
         order = selectors.order_get_for_buyer(buyer=request.user, number=number)
         services.order_confirm_delivery(order=order, actor=request.user)
