@@ -1,3 +1,4 @@
+from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
@@ -5,7 +6,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.core.exceptions import ApplicationError
+from apps.core.exceptions import ApplicationError, NotFound
 from apps.payments.providers.base import WebhookSignatureError
 from apps.payments.webhooks import webhook_receive
 
@@ -34,6 +35,9 @@ class StripeWebhookApi(APIView):
         tags=["payments"],
     )
     def post(self, request):
+        if not settings.STRIPE_SECRET_KEY:
+            # A deployment on the simulated provider has no Stripe to hear from.
+            raise NotFound("Stripe is not configured on this deployment.")
         try:
             record = webhook_receive(
                 provider_name="stripe",

@@ -369,3 +369,12 @@ def test_a_success_for_a_cancelled_order_is_refunded(
     assert Payment.objects.get(order__number=number).refund_reference == refunded["id"]
     assert Product.objects.get(pk=mug.pk).stock == 5
     assert mail.outbox == []  # no confirmation mail for a cancelled order
+
+
+@pytest.mark.django_db
+def test_without_stripe_configured_the_webhook_is_404_not_500(settings):
+    settings.STRIPE_SECRET_KEY = ""
+    response = APIClient().post("/api/v1/payments/stripe/webhook/", [None, None], format="json")
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"
+    assert not WebhookEvent.objects.exists()
