@@ -22,6 +22,7 @@ from django.core.paginator import Paginator
 from django.db import connections
 from django.db.models import QuerySet
 from django.utils.functional import cached_property
+from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import PageNumberPagination as DRFPageNumberPagination
 
 logger = logging.getLogger(__name__)
@@ -102,9 +103,26 @@ class EstimatingPaginator(Paginator):
 
 
 class PageNumberPagination(DRFPageNumberPagination):
-    """``?page=N&page_size=N``: 20 by default, larger values capped at 100 (API.md)."""
+    """``?page=N&page_size=N``: 20 by default, larger values capped at 100 (API.md); a
+    ``page_size`` that is not a positive integer is a 400 naming it (DRF would use the default)."""
 
     django_paginator_class = EstimatingPaginator
     page_size = 20
     page_size_query_param = "page_size"
     max_page_size = 100
+
+    def get_page_size(self, request):
+        value = request.query_params.get(self.page_size_query_param)
+        if value is None:
+            return self.page_size
+        if not (value.isascii() and value.isdigit() and int(value) > 0):
+            raise ValidationError({self.page_size_query_param: ["A positive integer is required."]})
+        return min(int(value), self.max_page_size)
+
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_size_query_param:
+                parameter["schema"] = {"type": "integer", "minimum": 1}
+                parameter["description"] = f"Results per page; at most {self.max_page_size} (larger values are capped)."
+        return parameters
