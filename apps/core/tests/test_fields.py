@@ -58,3 +58,10 @@ def test_a_slug_reference_still_finds_its_object_and_takes_null():
 
     assert field.run_validation("tools") == category
     assert field.run_validation(None) is None
+
+
+def test_max_length_counts_the_whitespace_that_is_trimmed(seller_client):
+    response = seller_client.patch("/api/v1/users/me/store/", {"description": "x" + "\x1e" * 5000}, format="json")
+
+    assert response.status_code == 400
+    assert list(response.json()) == ["description"]
