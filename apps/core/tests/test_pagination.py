@@ -1,4 +1,5 @@
-"""``page_size``: a positive integer, capped at 100; anything else is a 400 naming it."""
+"""``page`` and ``page_size``: positive integers (``page_size`` capped at 100); anything else is a
+400 naming the parameter; a page past the last one is a 404."""
 
 import pytest
 
@@ -21,3 +22,18 @@ def test_a_page_size_is_honoured_and_capped(api_client):
     assert len(api_client.get("/api/v1/stores/", {"page_size": "2"}).json()["results"]) == 2
     assert api_client.get("/api/v1/stores/", {"page_size": "1000"}).status_code == 200
     assert len(api_client.get("/api/v1/stores/").json()["results"]) == 3
+
+
+@pytest.mark.parametrize("value", ["", "0", "abc", "last", "1.0"])
+def test_a_page_that_is_not_a_positive_integer_is_400(api_client, value):
+    response = api_client.get("/api/v1/stores/", {"page": value})
+
+    assert response.status_code == 400
+    assert list(response.json()) == ["page"]
+
+
+def test_a_page_past_the_last_one_is_404(api_client):
+    StoreFactory()
+
+    assert api_client.get("/api/v1/stores/", {"page": "1"}).status_code == 200
+    assert api_client.get("/api/v1/stores/", {"page": "2"}).status_code == 404
