@@ -37,7 +37,10 @@ def _detail(number: str, request) -> dict:
 class CheckoutApi(IdempotentMixin, APIView):
     @extend_schema(
         request=CheckoutInputSerializer,
-        responses={201: OrderDetailOutputSerializer},
+        responses={
+            201: OrderDetailOutputSerializer,
+            409: OpenApiResponse(description="insufficient_stock, with {product, requested, available} per line."),
+        },
         parameters=[IDEMPOTENCY_PARAMETER],
         tags=["checkout"],
     )
@@ -157,7 +160,14 @@ class SellerOrderListApi(ListAPIView):
 class SellerOrderShipApi(APIView):
     permission_classes = [IsSeller]
 
-    @extend_schema(request=ShipInputSerializer, responses={200: SellerOrderOutputSerializer}, tags=["seller"])
+    @extend_schema(
+        request=ShipInputSerializer,
+        responses={
+            200: SellerOrderOutputSerializer,
+            409: OpenApiResponse(description="invalid_transition: not paid yet, or shipped already."),
+        },
+        tags=["seller"],
+    )
     def post(self, request, number: str):
         data = ShipInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
