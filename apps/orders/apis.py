@@ -68,7 +68,8 @@ class OrderListApi(ListAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation: no user
             return Order.objects.none()
-        params = self.FilterSerializer(data=self.request.query_params)
+        # A plain dict: from a QueryDict, DRF takes ?status= (empty) for absent instead of refusing it.
+        params = self.FilterSerializer(data=self.request.query_params.dict())
         params.is_valid(raise_exception=True)
         return selectors.order_list_for_buyer(buyer=self.request.user, status=params.validated_data.get("status"))
 
