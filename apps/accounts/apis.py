@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.generics import ListAPIView
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -179,7 +179,11 @@ class MyStoreApi(APIView):
     def get(self, request):
         return Response(StoreOwnOutputSerializer(selectors.store_get_for_owner(user=request.user)).data)
 
-    @extend_schema(request=StoreOpenInputSerializer, responses={201: StoreOwnOutputSerializer}, tags=["stores"])
+    @extend_schema(
+        request=StoreOpenInputSerializer,
+        responses={201: StoreOwnOutputSerializer, 409: OpenApiResponse(description="store_exists: one per user.")},
+        tags=["stores"],
+    )
     def post(self, request):
         data = StoreOpenInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)

@@ -7,57 +7,49 @@ from django_countries.serializer_fields import CountryField
 from rest_framework import serializers
 
 from apps.accounts.models import Address, Store, User, phone_validator
+from apps.core.fields import JSONBooleanField, JSONCharField, JSONEmailField, JSONModelSerializer
 
 LANGUAGE_CODES = sorted(code for code, info in LANG_INFO.items() if "name" in info)
 
 
 class RegisterInputSerializer(serializers.Serializer):
-    email = serializers.EmailField(max_length=254)
-    password = serializers.CharField(write_only=True, max_length=128, trim_whitespace=False)
-    first_name = serializers.CharField(max_length=150, required=False, allow_blank=True, default="")
-    last_name = serializers.CharField(max_length=150, required=False, allow_blank=True, default="")
+    email = JSONEmailField(max_length=254)
+    password = JSONCharField(write_only=True, max_length=128, trim_whitespace=False)
+    first_name = JSONCharField(max_length=150, required=False, allow_blank=True, default="")
+    last_name = JSONCharField(max_length=150, required=False, allow_blank=True, default="")
 
 
 class TokenPairOutputSerializer(serializers.Serializer):
-    access = serializers.CharField()
-    refresh = serializers.CharField()
+    access = JSONCharField()
+    refresh = JSONCharField()
 
 
 class LoginInputSerializer(serializers.Serializer):
-    email = serializers.EmailField(max_length=254)
-    password = serializers.CharField(max_length=128, trim_whitespace=False)
+    email = JSONEmailField(max_length=254)
+    password = JSONCharField(max_length=128, trim_whitespace=False)
 
 
 class RefreshInputSerializer(serializers.Serializer):
-    refresh = serializers.CharField(max_length=4096)
+    refresh = JSONCharField(max_length=4096)
 
 
 class PasswordResetInputSerializer(serializers.Serializer):
-    email = serializers.EmailField(max_length=254)
+    email = JSONEmailField(max_length=254)
 
 
 class PasswordResetConfirmInputSerializer(serializers.Serializer):
-    uid = serializers.CharField(max_length=64)
-    token = serializers.CharField(max_length=128)
-    new_password = serializers.CharField(max_length=128, trim_whitespace=False)
+    uid = JSONCharField(max_length=64)
+    token = JSONCharField(max_length=128)
+    new_password = JSONCharField(max_length=128, trim_whitespace=False)
 
 
 class PasswordChangeInputSerializer(serializers.Serializer):
-    old_password = serializers.CharField(max_length=128, trim_whitespace=False)
-    new_password = serializers.CharField(max_length=128, trim_whitespace=False)
+    old_password = JSONCharField(max_length=128, trim_whitespace=False)
+    new_password = JSONCharField(max_length=128, trim_whitespace=False)
 
 
 class DetailOutputSerializer(serializers.Serializer):
-    detail = serializers.CharField()
-
-
-class JSONBooleanField(serializers.BooleanField):
-    """Only JSON ``true``/``false``: DRF's BooleanField would also take "yes", "on", "1" and 1."""
-
-    def to_internal_value(self, data):
-        if not isinstance(data, bool):
-            self.fail("invalid", input=data)
-        return data
+    detail = JSONCharField()
 
 
 class PreferencesSerializer(serializers.Serializer):
@@ -84,9 +76,9 @@ class UserOutputSerializer(serializers.ModelSerializer):
 class UserUpdateInputSerializer(serializers.Serializer):
     """Only these fields are writable; anything else sent (``email``, ``is_staff``, ...) is ignored."""
 
-    first_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
-    last_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
-    phone = serializers.CharField(max_length=32, required=False, allow_blank=True, validators=[phone_validator])
+    first_name = JSONCharField(max_length=150, required=False, allow_blank=True)
+    last_name = JSONCharField(max_length=150, required=False, allow_blank=True)
+    phone = JSONCharField(max_length=32, required=False, allow_blank=True, validators=[phone_validator])
     preferences = PreferencesSerializer(required=False)
 
 
@@ -100,7 +92,7 @@ class CountryCodeField(CountryField):
         return super().to_internal_value(data)
 
 
-class AddressSerializer(serializers.ModelSerializer):
+class AddressSerializer(JSONModelSerializer):
     country = CountryCodeField()
 
     class Meta:
@@ -121,13 +113,13 @@ class AddressSerializer(serializers.ModelSerializer):
 
 
 class StoreOpenInputSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=120)
-    description = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")
+    name = JSONCharField(max_length=120)
+    description = JSONCharField(max_length=5000, required=False, allow_blank=True, default="")
 
 
 class StoreUpdateInputSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=120, required=False)
-    description = serializers.CharField(max_length=5000, required=False, allow_blank=True)
+    name = JSONCharField(max_length=120, required=False)
+    description = JSONCharField(max_length=5000, required=False, allow_blank=True)
 
 
 class StoreOwnOutputSerializer(serializers.ModelSerializer):

@@ -54,10 +54,16 @@ STORE_FILTER = OpenApiParameter("store", OpenApiTypes.STR, description="Store sl
 STATUS_FILTER = OpenApiParameter("status", OpenApiTypes.STR, enum=list(Product.Status.values))
 
 
+# Reads open to anyone, with or without a token (drf-spectacular cannot tell from IsStaffOrReadOnly).
+ANYONE = [{"jwtAuth": []}, {}]
+
+
 class CategoryListApi(APIView):
     permission_classes = [IsStaffOrReadOnly]
 
-    @extend_schema(operation_id="categories_list", responses={200: CategoryFlatOutputSerializer(many=True)})
+    @extend_schema(
+        operation_id="categories_list", responses={200: CategoryFlatOutputSerializer(many=True)}, auth=ANYONE
+    )
     def get(self, request):
         return Response(
             cache.category_list_cached(
@@ -79,7 +85,7 @@ class CategoryListApi(APIView):
 class CategoryDetailApi(APIView):
     permission_classes = [IsStaffOrReadOnly]
 
-    @extend_schema(responses={200: CategoryDetailOutputSerializer})
+    @extend_schema(responses={200: CategoryDetailOutputSerializer}, auth=ANYONE)
     def get(self, request, slug: str):
         return Response(
             cache.category_detail_cached(

@@ -93,6 +93,9 @@ class CategorySubtreeFilter(django_filters.Filter):
     field_class = CategorySubtreeField
 
 
+EMPTY_REFUSED = ("in_stock", "ordering", "status")
+
+
 class _ProductFilterBase(django_filters.FilterSet):
     search = django_filters.CharFilter(method="filter_search", max_length=MAX_SEARCH_LENGTH)
     category = CategorySubtreeFilter(field_name="category_id", lookup_expr="in")
@@ -104,6 +107,16 @@ class _ProductFilterBase(django_filters.FilterSet):
     class Meta:
         model = Product
         fields: list[str] = []
+
+    def is_valid(self) -> bool:
+        # django-filter skips a choice sent empty (?in_stock=) as if it were absent; the schema's
+        # enums have no "", so it is refused like any other value not in them.
+        valid = super().is_valid()
+        for name in EMPTY_REFUSED:
+            if name in self.filters and self.data.get(name) == "":
+                self.form.add_error(name, "Select a valid choice. That choice is not one of the available choices.")
+                valid = False
+        return valid
 
     def filter_search(self, queryset, name, value):
         return product_search(queryset, value)

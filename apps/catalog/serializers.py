@@ -19,6 +19,7 @@ from rest_framework import serializers
 
 from apps.accounts.serializers import StoreRefSerializer
 from apps.catalog.models import MAX_PRICE, MIN_PRICE, Category, Product, ProductImage
+from apps.core.fields import JSONCharField, SlugRefField
 
 logger = logging.getLogger(__name__)
 
@@ -77,17 +78,15 @@ class CategoryDetailOutputSerializer(CategoryFlatOutputSerializer):
 
 
 class CategoryCreateInputSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=120)
-    parent = serializers.SlugRelatedField(
+    name = JSONCharField(max_length=120)
+    parent = SlugRefField(
         slug_field="slug", queryset=Category.objects.all(), allow_null=True, required=False, default=None
     )
 
 
 class CategoryUpdateInputSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=120, required=False)
-    parent = serializers.SlugRelatedField(
-        slug_field="slug", queryset=Category.objects.all(), allow_null=True, required=False
-    )
+    name = JSONCharField(max_length=120, required=False)
+    parent = SlugRefField(slug_field="slug", queryset=Category.objects.all(), allow_null=True, required=False)
 
 
 # --- Products -------------------------------------------------------------------------------
@@ -223,10 +222,10 @@ class ProductDetailOutputSerializer(ProductListOutputSerializer):
 
 
 class ProductCreateInputSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=200)
-    description = serializers.CharField(max_length=10000, required=False, allow_blank=True, default="")
+    name = JSONCharField(max_length=200)
+    description = JSONCharField(max_length=10000, required=False, allow_blank=True, default="")
     price = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=MIN_PRICE, max_value=MAX_PRICE)
-    category = serializers.SlugRelatedField(slug_field="slug", queryset=Category.objects.all())
+    category = SlugRefField(slug_field="slug", queryset=Category.objects.all())
     stock = serializers.IntegerField(min_value=0, max_value=MAX_STOCK, required=False, default=0)
     status = serializers.ChoiceField(choices=CREATABLE_STATUSES, required=False, default=Product.Status.DRAFT)
 
@@ -234,17 +233,17 @@ class ProductCreateInputSerializer(serializers.Serializer):
 class ProductUpdateInputSerializer(serializers.Serializer):
     """PUT sends every field, PATCH any of them; ``archived`` takes a product off the catalog."""
 
-    name = serializers.CharField(max_length=200)
-    description = serializers.CharField(max_length=10000, allow_blank=True)
+    name = JSONCharField(max_length=200)
+    description = JSONCharField(max_length=10000, allow_blank=True)
     price = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=MIN_PRICE, max_value=MAX_PRICE)
-    category = serializers.SlugRelatedField(slug_field="slug", queryset=Category.objects.all())
+    category = SlugRefField(slug_field="slug", queryset=Category.objects.all())
     stock = serializers.IntegerField(min_value=0, max_value=MAX_STOCK)
     status = serializers.ChoiceField(choices=Product.Status.choices)
 
 
 class ProductImageInputSerializer(serializers.Serializer):
     image = serializers.FileField(help_text="JPEG, PNG or WebP; at most 10 MB and 40 megapixels.")
-    alt_text = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    alt_text = JSONCharField(max_length=200, required=False, allow_blank=True, default="")
     position = serializers.IntegerField(min_value=0, max_value=1000, required=False)
 
 
@@ -270,5 +269,5 @@ class ReviewOutputSerializer(serializers.Serializer):
 
 class ReviewInputSerializer(serializers.Serializer):
     rating = serializers.IntegerField(min_value=1, max_value=5)
-    title = serializers.CharField(max_length=120, required=False, allow_blank=True, default="")
-    body = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")
+    title = JSONCharField(max_length=120, required=False, allow_blank=True, default="")
+    body = JSONCharField(max_length=5000, required=False, allow_blank=True, default="")

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import DatabaseError, connection, connections
 from django.http import JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_safe
 from django.views.defaults import page_not_found, server_error
 from django_prometheus.exports import ExportToDjangoView
@@ -157,6 +158,7 @@ def _is_api(request) -> bool:
     return request.path.startswith("/api/")
 
 
+@csrf_exempt  # an unknown path answers 404 whatever the method, not a CSRF 403 for a POST
 def not_found(request, exception=None):
     if _is_api(request):
         return JsonResponse({"detail": "Not found.", "code": "not_found"}, status=404)

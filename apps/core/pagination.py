@@ -22,6 +22,7 @@ from django.core.paginator import Paginator
 from django.db import connections
 from django.db.models import QuerySet
 from django.utils.functional import cached_property
+from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import PageNumberPagination as DRFPageNumberPagination
 
 logger = logging.getLogger(__name__)
@@ -101,10 +102,39 @@ class EstimatingPaginator(Paginator):
         return estimate
 
 
+def _positive_int(request, name: str, *, default: int) -> int:
+    value = request.query_params.get(name)
+    if value is None:
+        return default
+    if not (value.isascii() and value.isdigit() and int(value) > 0):
+        raise ValidationError({name: ["A positive integer is required."]})
+    return int(value)
+
+
 class PageNumberPagination(DRFPageNumberPagination):
-    """``?page=N&page_size=N``: 20 by default, larger values capped at 100 (API.md)."""
+    """``?page=N&page_size=N``: 20 by default, larger values capped at 100 (API.md); a ``page`` or
+    ``page_size`` that is not a positive integer is a 400 naming it (DRF would use the default, or
+    answer 404); a page past the last one is still a 404."""
 
     django_paginator_class = EstimatingPaginator
     page_size = 20
     page_size_query_param = "page_size"
     max_page_size = 100
+
+    last_page_strings = ()
+
+    def get_page_number(self, request, paginator):
+        return _positive_int(request, self.page_query_param, default=1)
+
+    def get_page_size(self, request):
+        return min(_positive_int(request, self.page_size_query_param, default=self.page_size), self.max_page_size)
+
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_query_param:
+                parameter["schema"] = {"type": "integer", "minimum": 1}
+            if parameter["name"] == self.page_size_query_param:
+                parameter["schema"] = {"type": "integer", "minimum": 1}
+                parameter["description"] = f"Results per page; at most {self.max_page_size} (larger values are capped)."
+        return parameters

@@ -2,6 +2,8 @@
 
 Errors come from shared layers (authentication, throttling, body limits, parsers), so listing
 them per view would repeat the same lines everywhere; this hook adds what a view did not declare.
+A view declares only its own errors (409, 402, ...), by description; the hook gives every error
+response without a body schema the shared one.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ DESCRIPTIONS = {
     "405": "Method not allowed.",
     "409": "Conflict with the current state.",
     "413": "Request body too large.",
+    "414": "Request line (path and query) too long; answered by gunicorn.",
     "415": "Unsupported media type.",
     "429": "Throttled; see Retry-After.",
     "503": "The database is unavailable (code database_unavailable); retry after Retry-After seconds.",
@@ -44,12 +47,13 @@ def add_error_responses(result, generator, request, public):
         for method, operation in path_item.items():
             if method not in {"get", "post", "put", "patch", "delete"}:
                 continue
-            codes = ["400", "401", "403", "404", "405", "429", "503"]
+            codes = ["400", "401", "403", "404", "405", "414", "429", "503"]
             if method in BODY_METHODS:
                 codes += ["413", "415"]
             responses = operation.setdefault("responses", {})
-            for code in codes:
-                if code in responses:
+            declared = [code for code, response in responses.items() if code >= "400" and "content" not in response]
+            for code in codes + declared:
+                if code in responses and code not in declared:
                     continue
                 schema = (
                     {"anyOf": [error_ref, {"$ref": "#/components/schemas/ValidationError"}]}
@@ -57,7 +61,7 @@ def add_error_responses(result, generator, request, public):
                     else error_ref
                 )
                 responses[code] = {
-                    "description": DESCRIPTIONS[code],
+                    "description": responses.get(code, {}).get("description") or DESCRIPTIONS.get(code, "Error."),
                     "content": {"application/json": {"schema": schema}},
                 }
     return result

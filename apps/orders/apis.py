@@ -37,7 +37,10 @@ def _detail(number: str, request) -> dict:
 class CheckoutApi(IdempotentMixin, APIView):
     @extend_schema(
         request=CheckoutInputSerializer,
-        responses={201: OrderDetailOutputSerializer},
+        responses={
+            201: OrderDetailOutputSerializer,
+            409: OpenApiResponse(description="insufficient_stock, with {product, requested, available} per line."),
+        },
         parameters=[IDEMPOTENCY_PARAMETER],
         tags=["checkout"],
     )
@@ -65,7 +68,8 @@ class OrderListApi(ListAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation: no user
             return Order.objects.none()
-        params = self.FilterSerializer(data=self.request.query_params)
+        # A plain dict: from a QueryDict, DRF takes ?status= (empty) for absent instead of refusing it.
+        params = self.FilterSerializer(data=self.request.query_params.dict())
         params.is_valid(raise_exception=True)
         return selectors.order_list_for_buyer(buyer=self.request.user, status=params.validated_data.get("status"))
 
@@ -75,6 +79,10 @@ class OrderListApi(ListAPIView):
     )
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
+
+
+NOT_CANCELLABLE = "invalid_transition: the order is shipped, delivered or cancelled already."
+NOT_SHIPPED = "invalid_transition: the order is not shipped."
 
 
 class OrderDetailApi(APIView):
@@ -89,6 +97,7 @@ class OrderPayApi(IdempotentMixin, APIView):
         responses={
             200: OrderDetailOutputSerializer,
             402: OpenApiResponse(description="Declined: code is card_declined, insufficient_funds, ..."),
+            409: OpenApiResponse(description="invalid_transition: the order is paid or cancelled already."),
             503: OpenApiResponse(description="The payment provider is unavailable; the order stays payable."),
         },
         parameters=[IDEMPOTENCY_PARAMETER],
@@ -112,7 +121,11 @@ class OrderPayApi(IdempotentMixin, APIView):
 
 
 class OrderCancelApi(APIView):
-    @extend_schema(request=None, responses={200: OrderDetailOutputSerializer}, tags=["orders"])
+    @extend_schema(
+        request=None,
+        responses={200: OrderDetailOutputSerializer, 409: OpenApiResponse(description=NOT_CANCELLABLE)},
+        tags=["orders"],
+    )
     def post(self, request, number: str):
         order = selectors.order_get_for_buyer(buyer=request.user, number=number)
         services.order_cancel(order=order, actor=request.user)
@@ -120,7 +133,11 @@ class OrderCancelApi(APIView):
 
 
 class OrderConfirmDeliveryApi(APIView):
-    @extend_schema(request=None, responses={200: OrderDetailOutputSerializer}, tags=["orders"])
+    @extend_schema(
+        request=None,
+        responses={200: OrderDetailOutputSerializer, 409: OpenApiResponse(description=NOT_SHIPPED)},
+        tags=["orders"],
+    )
     def post(self, request, number: str):
         order = selectors.order_get_for_buyer(buyer=request.user, number=number)
         services.order_confirm_delivery(order=order, actor=request.user)
@@ -144,7 +161,14 @@ class SellerOrderListApi(ListAPIView):
 class SellerOrderShipApi(APIView):
     permission_classes = [IsSeller]
 
-    @extend_schema(request=ShipInputSerializer, responses={200: SellerOrderOutputSerializer}, tags=["seller"])
+    @extend_schema(
+        request=ShipInputSerializer,
+        responses={
+            200: SellerOrderOutputSerializer,
+            409: OpenApiResponse(description="invalid_transition: not paid yet, or shipped already."),
+        },
+        tags=["seller"],
+    )
     def post(self, request, number: str):
         data = ShipInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)

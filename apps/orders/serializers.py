@@ -3,6 +3,7 @@ from rest_framework import serializers
 
 from apps.accounts.models import Address
 from apps.core.exceptions import NotFound
+from apps.core.fields import JSONCharField
 from apps.orders.models import LineStatus, Order, OrderStatus
 from apps.payments.providers.base import PaymentStatus
 
@@ -10,14 +11,14 @@ from apps.payments.providers.base import PaymentStatus
 class ShippingAddressSerializer(serializers.Serializer):
     """An address given at checkout (snapshotted into the order)."""
 
-    full_name = serializers.CharField(max_length=200)
-    line1 = serializers.CharField(max_length=200)
-    line2 = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
-    city = serializers.CharField(max_length=100)
-    region = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
-    postal_code = serializers.CharField(max_length=20, required=False, allow_blank=True, default="")
-    country = serializers.CharField(max_length=2)
-    phone = serializers.CharField(max_length=32, required=False, allow_blank=True, default="")
+    full_name = JSONCharField(max_length=200)
+    line1 = JSONCharField(max_length=200)
+    line2 = JSONCharField(max_length=200, required=False, allow_blank=True, default="")
+    city = JSONCharField(max_length=100)
+    region = JSONCharField(max_length=100, required=False, allow_blank=True, default="")
+    postal_code = JSONCharField(max_length=20, required=False, allow_blank=True, default="")
+    country = JSONCharField(max_length=2)
+    phone = JSONCharField(max_length=32, required=False, allow_blank=True, default="")
 
     def validate_country(self, value: str) -> str:
         from django_countries import countries
@@ -31,7 +32,7 @@ class ShippingAddressSerializer(serializers.Serializer):
 class CheckoutInputSerializer(serializers.Serializer):
     shipping_address = ShippingAddressSerializer(required=False)
     address_id = serializers.IntegerField(required=False, min_value=1)
-    payment_method = serializers.CharField(required=False, max_length=255)
+    payment_method = JSONCharField(required=False, max_length=255)
 
     def validate(self, attrs):
         if ("shipping_address" in attrs) == ("address_id" in attrs):
@@ -50,12 +51,12 @@ class CheckoutInputSerializer(serializers.Serializer):
 
 
 class PayInputSerializer(serializers.Serializer):
-    payment_method = serializers.CharField(max_length=255)
+    payment_method = JSONCharField(max_length=255)
 
 
 class ShipInputSerializer(serializers.Serializer):
-    carrier = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
-    tracking_number = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+    carrier = JSONCharField(max_length=100, required=False, allow_blank=True, default="")
+    tracking_number = JSONCharField(max_length=100, required=False, allow_blank=True, default="")
 
 
 class StoreSnapshotSerializer(serializers.Serializer):

@@ -124,6 +124,14 @@ def test_in_stock(api_client, catalog, value, expected):
     assert slugs(api_client.get(LIST, {"in_stock": value})) == expected
 
 
+@pytest.mark.parametrize("name", ["in_stock", "ordering"])
+def test_a_choice_sent_empty_is_refused_not_ignored(api_client, catalog, name):
+    response = api_client.get(LIST, {name: ""})
+
+    assert response.status_code == 400
+    assert list(response.json()) == [name]
+
+
 def test_filters_combine(api_client, catalog):
     response = api_client.get(LIST, {"category": "tools", "store": "beta", "in_stock": "true", "ordering": "price"})
 

@@ -5,7 +5,7 @@ from types import SimpleNamespace
 
 import pytest
 from django.db import OperationalError
-from django.test import RequestFactory, override_settings
+from django.test import Client, RequestFactory, override_settings
 
 from apps.core import apis
 
@@ -166,6 +166,17 @@ def test_unknown_api_path_is_json_404_even_with_debug_on(api_client, settings):
     settings.DEBUG = True
 
     response = api_client.post("/api/v1/nothing-here/", {"a": 1})
+
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Not found.", "code": "not_found"}
+
+
+@pytest.mark.parametrize("method", ["POST", "PATCH", "DELETE"])
+def test_a_write_to_an_unknown_api_path_is_404_not_a_csrf_403(method):
+    # A path that does not match a route (/api/v1/products/{not a slug}/) reaches no API view.
+    client = Client(enforce_csrf_checks=True)
+
+    response = client.generic(method, "/api/v1/products/not%20a%20slug/", "{}", content_type="application/json")
 
     assert response.status_code == 404
     assert response.json() == {"detail": "Not found.", "code": "not_found"}

@@ -64,3 +64,21 @@ def test_the_schema_endpoint_answers(api_client):
 
     assert response.status_code == 200
     assert "/api/v1/users/me/" in response.json()["paths"]
+
+
+def test_a_view_declared_error_gets_the_error_body_and_keeps_its_description(schema_file):
+    paths = yaml.safe_load(schema_file.read_text())["paths"]
+
+    for path in ("/api/v1/orders/{number}/cancel/", "/api/v1/orders/{number}/pay/", "/api/v1/users/me/store/"):
+        conflict = paths[path]["post"]["responses"]["409"]
+        assert conflict["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}, path
+        assert conflict["description"] != "Conflict with the current state.", path
+    # gunicorn answers 414 for a request line too long, before the app.
+    assert "414" in paths["/api/v1/products/"]["get"]["responses"]
+
+
+def test_category_reads_are_documented_as_open_to_anyone(schema_file):
+    paths = yaml.safe_load(schema_file.read_text())["paths"]
+
+    assert {} in paths["/api/v1/categories/"]["get"]["security"]
+    assert {} in paths["/api/v1/categories/{slug}/"]["get"]["security"]

@@ -752,13 +752,20 @@ def test_a_huge_page_size_is_capped_at_100(big_catalog, path):
     "path",
     ["products/", "seller/products/", "stores/", "orders/", "seller/orders/", "products/hammer/reviews/"],
 )
-@pytest.mark.parametrize("page", ["99999999", "0", "-1", "abc", "9" * 40])
-def test_a_page_out_of_range_is_404_json_not_500(big_catalog, path, page):
+@pytest.mark.parametrize(
+    ("page", "status"), [("99999999", 404), ("9" * 40, 404), ("0", 400), ("-1", 400), ("abc", 400)]
+)
+def test_a_page_out_of_range_is_404_and_a_malformed_one_400_json_not_500(big_catalog, path, page, status):
+    """Past the last page: 404 (DRF's "Invalid page"); not a positive integer: 400 naming ``page``."""
     client = authenticated_client(big_catalog.users["seller"])
 
     response = client.get(f"{API}/{path}?page={page}")
 
-    _assert_json_error(response, 404)
+    if status == 404:
+        _assert_json_error(response, 404)
+    else:
+        assert response.status_code == 400
+        assert "page" in response.json()
 
 
 # --- 9. Hostile image uploads ---------------------------------------------------------------------

@@ -77,3 +77,23 @@ def test_buy_ship_deliver_review_path(settings):
     assert body["events"][2]["by"] == f"store:{mug.store.slug}"
     assert body["events"][4]["by"] == "buyer"
     assert Product.objects.get(pk=mug.pk).stock == 3
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/api/v1/orders/AB%00C/"),
+        ("GET", "/api/v1/orders/A%20B/"),
+        ("POST", "/api/v1/orders/AB%00C/pay/"),
+        ("POST", "/api/v1/seller/orders/AB%00C/ship/"),
+    ],
+)
+def test_an_order_number_no_order_can_have_is_404_before_any_query(
+    buyer_client, method, path, django_assert_num_queries
+):
+    # PostgreSQL refuses a NUL character with an error (a 500), not a miss: the URL never matches.
+    with django_assert_num_queries(0):
+        response = buyer_client.generic(method, path)
+
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"

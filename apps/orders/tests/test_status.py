@@ -154,6 +154,13 @@ def test_order_list_is_own_newest_first_with_status_filter(buyer, client):
     assert client.get("/api/v1/orders/?status=bogus").status_code == 400
 
 
+def test_an_empty_status_filter_is_refused_not_ignored(client):
+    response = client.get("/api/v1/orders/?status=")
+
+    assert response.status_code == 400
+    assert list(response.json()) == ["status"]
+
+
 def test_an_order_under_review_cannot_be_paid_again(buyer, client):
     number, _ = place(client, buyer)
     Order.objects.filter(number=number).update(needs_review=True)

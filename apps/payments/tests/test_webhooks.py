@@ -369,3 +369,13 @@ def test_a_success_for_a_cancelled_order_is_refunded(
     assert Payment.objects.get(order__number=number).refund_reference == refunded["id"]
     assert Product.objects.get(pk=mug.pk).stock == 5
     assert mail.outbox == []  # no confirmation mail for a cancelled order
+
+
+@pytest.mark.django_db
+def test_without_stripe_configured_the_webhook_is_400_not_500(settings):
+    """No event can be verified without Stripe's keys: API.md's 400 for an unverifiable event."""
+    settings.STRIPE_SECRET_KEY = ""
+    response = APIClient().post("/api/v1/payments/stripe/webhook/", [None, None], format="json")
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid_signature"
+    assert not WebhookEvent.objects.exists()

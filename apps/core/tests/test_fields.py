@@ -1,0 +1,67 @@
+"""JSON input is taken at its word: a value of the wrong JSON type is a 400, never coerced
+(findings of the schemathesis run, .ci/fuzz)."""
+
+import pytest
+
+from apps.catalog.tests.factories import CategoryFactory
+from apps.core.fields import SlugRefField
+
+pytestmark = pytest.mark.django_db
+
+ADDRESS = {"full_name": "Bea Buyer", "line1": "1 Main St", "city": "Springfield", "country": "US"}
+
+
+def test_a_number_for_a_string_is_refused(buyer_client):
+    response = buyer_client.post("/api/v1/users/me/store/", {"name": "Shop", "description": 0}, format="json")
+
+    assert response.status_code == 400
+    assert list(response.json()) == ["description"]
+
+
+def test_a_number_for_a_model_serializer_boolean_is_refused(buyer_client):
+    response = buyer_client.post("/api/v1/users/me/addresses/", {**ADDRESS, "is_default": 0}, format="json")
+
+    assert response.status_code == 400
+    assert list(response.json()) == ["is_default"]
+
+
+def test_a_number_for_a_model_serializer_string_is_refused(buyer_client):
+    response = buyer_client.post("/api/v1/users/me/addresses/", {**ADDRESS, "city": 12345}, format="json")
+
+    assert response.status_code == 400
+    assert list(response.json()) == ["city"]
+
+
+@pytest.mark.parametrize("parent", ["", "tools\x00", "not a slug", 7])
+def test_a_parent_that_no_slug_can_be_is_refused(staff_client, parent):
+    CategoryFactory(name="Tools", slug="tools")
+
+    response = staff_client.post("/api/v1/categories/", {"name": "Saws", "parent": parent}, format="json")
+
+    assert response.status_code == 400
+    assert list(response.json()) == ["parent"]
+
+
+def test_a_product_category_with_a_nul_character_is_400_not_a_database_error(seller_client):
+    CategoryFactory(name="Tools", slug="tools")
+    body = {"name": "Saw", "description": "", "price": "9.99", "category": "to\x00ols"}
+
+    response = seller_client.post("/api/v1/products/", body, format="json")
+
+    assert response.status_code == 400
+    assert list(response.json()) == ["category"]
+
+
+def test_a_slug_reference_still_finds_its_object_and_takes_null():
+    category = CategoryFactory(name="Tools", slug="tools")
+    field = SlugRefField(slug_field="slug", queryset=type(category).objects.all(), allow_null=True)
+
+    assert field.run_validation("tools") == category
+    assert field.run_validation(None) is None
+
+
+def test_max_length_counts_the_whitespace_that_is_trimmed(seller_client):
+    response = seller_client.patch("/api/v1/users/me/store/", {"description": "x" + "\x1e" * 5000}, format="json")
+
+    assert response.status_code == 400
+    assert list(response.json()) == ["description"]
