@@ -93,7 +93,15 @@ class CategorySubtreeFilter(django_filters.Filter):
     field_class = CategorySubtreeField
 
 
-EMPTY_REFUSED = ("in_stock", "ordering", "status")
+# Parameters that django-filter would skip when sent empty (?max_price=) but the schema types as
+# enums or numbers, which "" is not: refused with the message each kind of field gives.
+EMPTY_REFUSED = {
+    "in_stock": "Select a valid choice. That choice is not one of the available choices.",
+    "ordering": "Select a valid choice. That choice is not one of the available choices.",
+    "status": "Select a valid choice. That choice is not one of the available choices.",
+    "min_price": "Enter a number.",
+    "max_price": "Enter a number.",
+}
 
 
 class _ProductFilterBase(django_filters.FilterSet):
@@ -109,12 +117,12 @@ class _ProductFilterBase(django_filters.FilterSet):
         fields: list[str] = []
 
     def is_valid(self) -> bool:
-        # django-filter skips a choice sent empty (?in_stock=) as if it were absent; the schema's
-        # enums have no "", so it is refused like any other value not in them.
+        # django-filter skips a choice or number sent empty (?in_stock=, ?max_price=) as if it were
+        # absent; the schema's enums and numbers have no "", so it is refused like any bad value.
         valid = super().is_valid()
-        for name in EMPTY_REFUSED:
+        for name, message in EMPTY_REFUSED.items():
             if name in self.filters and self.data.get(name) == "":
-                self.form.add_error(name, "Select a valid choice. That choice is not one of the available choices.")
+                self.form.add_error(name, message)
                 valid = False
         return valid
 

@@ -124,8 +124,8 @@ def test_in_stock(api_client, catalog, value, expected):
     assert slugs(api_client.get(LIST, {"in_stock": value})) == expected
 
 
-@pytest.mark.parametrize("name", ["in_stock", "ordering"])
-def test_a_choice_sent_empty_is_refused_not_ignored(api_client, catalog, name):
+@pytest.mark.parametrize("name", ["in_stock", "ordering", "min_price", "max_price"])
+def test_a_choice_or_number_sent_empty_is_refused_not_ignored(api_client, catalog, name):
     response = api_client.get(LIST, {name: ""})
 
     assert response.status_code == 400
