@@ -104,7 +104,7 @@ class OrderPayApi(IdempotentMixin, APIView):
         tags=["orders"],
     )
     def post(self, request, number: str):
-        order = selectors.order_get_for_buyer(buyer=request.user, number=number)
+        order = selectors.order_get_for_buyer(buyer=request.user, number=number, details=False)
         data = PayInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         payment = order_pay(
@@ -127,7 +127,7 @@ class OrderCancelApi(APIView):
         tags=["orders"],
     )
     def post(self, request, number: str):
-        order = selectors.order_get_for_buyer(buyer=request.user, number=number)
+        order = selectors.order_get_for_buyer(buyer=request.user, number=number, details=False)
         services.order_cancel(order=order, actor=request.user)
         return Response(_detail(number, request))
 
@@ -139,7 +139,7 @@ class OrderConfirmDeliveryApi(APIView):
         tags=["orders"],
     )
     def post(self, request, number: str):
-        order = selectors.order_get_for_buyer(buyer=request.user, number=number)
+        order = selectors.order_get_for_buyer(buyer=request.user, number=number, details=False)
         services.order_confirm_delivery(order=order, actor=request.user)
         return Response(_detail(number, request))
 

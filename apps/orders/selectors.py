@@ -29,8 +29,11 @@ def order_list_for_buyer(*, buyer: User, status: str | None = None) -> QuerySet[
     return _with_details(queryset, events=False)
 
 
-def order_get_for_buyer(*, buyer: User, number: str) -> Order:
-    order = _with_details(Order.objects.filter(buyer=buyer, number=number), events=True).first()
+def order_get_for_buyer(*, buyer: User, number: str, details: bool = True) -> Order:
+    """The buyer's own order (another user's is NotFound). ``details=False`` skips prefetching
+    lines, payments and events, for an action that re-reads the order under its lock anyway."""
+    queryset = Order.objects.filter(buyer=buyer, number=number)
+    order = (_with_details(queryset, events=True) if details else queryset).first()
     if order is None:
         raise NotFound("Order not found.")
     return order
