@@ -17,6 +17,11 @@ class InvalidTransition(Conflict):
     default_detail = "The order cannot make that change in its current status."
     default_code = "invalid_transition"
 
+    @classmethod
+    def refused(cls, *, status: str, change: str) -> "InvalidTransition":
+        """``An order that is <status> cannot <change>.``, with the current ``status`` in the body."""
+        return cls(f"An order that is {status.replace('_', ' ')} cannot {change}.", extra={"status": status})
+
 
 class InvalidPaymentMethod(ApplicationError):
     default_detail = "Unknown payment method."

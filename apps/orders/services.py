@@ -133,10 +133,7 @@ def order_transition(*, order: Order, to: str, actor: User | None = None, note: 
     if order.status == to:
         return False
     if not is_allowed(order.status, to):
-        raise InvalidTransition(
-            f"An order that is {order.status.replace('_', ' ')} cannot become {to.replace('_', ' ')}.",
-            extra={"status": order.status},
-        )
+        raise InvalidTransition.refused(status=order.status, change=f"become {to.replace('_', ' ')}")
     OrderEvent.objects.create(order=order, from_status=order.status, to_status=to, actor=actor, note=note[:500])
     order.status = to
     fields = ["status", "updated_at"]
@@ -221,9 +218,7 @@ def order_ship_lines(*, seller: User, number: str, carrier: str = "", tracking_n
             raise NotFound("Order not found.")
         order = order_lock(pk=pk)
         if order.status not in (OrderStatus.PAID, OrderStatus.PARTIALLY_SHIPPED):
-            raise InvalidTransition(
-                f"An order that is {order.status.replace('_', ' ')} cannot be shipped.", extra={"status": order.status}
-            )
+            raise InvalidTransition.refused(status=order.status, change="be shipped")
         pending = list(order.lines.filter(store__owner=seller, status=LineStatus.PENDING))
         shipped = OrderLine.objects.filter(pk__in=[line.pk for line in pending]).update(
             status=LineStatus.SHIPPED, carrier=carrier, tracking_number=tracking_number, shipped_at=timezone.now()

@@ -127,9 +127,7 @@ def order_pay(*, order: Order, payment_method: str, idempotency_key: str | None 
     InvalidPaymentMethod, or PaymentProviderUnavailable (nothing charged as far as we know)."""
     order.refresh_from_db()
     if order.status != OrderStatus.PENDING_PAYMENT:
-        raise InvalidTransition(
-            f"An order that is {order.status.replace('_', ' ')} cannot be paid.", extra={"status": order.status}
-        )
+        raise InvalidTransition.refused(status=order.status, change="be paid")
     if order.needs_review:
         # A payment whose amount did not match already moved money: staff settle it before any other.
         raise PaymentUnderReview()
