@@ -30,6 +30,7 @@ from apps.catalog.serializers import (
     ReviewOutputSerializer,
     SellerProductOutputSerializer,
 )
+from apps.core.pagination import DeepPageNumberPagination
 from apps.core.permissions import IsSeller, IsStaffOrReadOnly
 
 CATALOG_FILTERS = [
@@ -112,6 +113,7 @@ class ProductListApi(ListAPIView):
 
     serializer_class = ProductListOutputSerializer
     filter_backends: list = []
+    pagination_class = DeepPageNumberPagination
 
     def get_permissions(self):
         return [IsAuthenticated(), IsSeller()] if self.request.method == "POST" else [AllowAny()]
@@ -219,6 +221,7 @@ class SellerProductListApi(ListAPIView):
     permission_classes = [IsAuthenticated, IsSeller]
     serializer_class = SellerProductOutputSerializer
     filter_backends: list = []
+    pagination_class = DeepPageNumberPagination
 
     def get_queryset(self):
         return selectors.product_list_for_seller(seller=self.request.user, filters=self.request.query_params)

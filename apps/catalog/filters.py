@@ -24,6 +24,10 @@ from apps.catalog.models import Category, Product
 SEARCH_CONFIG = "english"  # the same configuration as the trigger that fills search_vector
 MAX_SEARCH_LENGTH = 200
 MAX_SEARCH_TERMS = 8
+# A search answers from at most this many matching products, ranked: the first ones the search
+# index yields (with every other filter applied). The cost of a search then stays bounded however
+# common its words are: a word in 10% of a million products ranks 1,000 rows, not 100,000.
+MAX_SEARCH_RESULTS = 1000
 SEARCH_TERM = re.compile(r"[^\W_]+")  # letters and digits only: nothing tsquery would parse as syntax
 
 ORDERINGS = {
@@ -53,21 +57,26 @@ def prefix_tsquery(terms: list[str]) -> str:
 
 
 def product_search(queryset: QuerySet[Product], text: str) -> QuerySet[Product]:
-    """Products matching every word of ``text``, annotated with ``relevance`` (higher is better)."""
+    """Products of ``queryset`` matching every word of ``text``, at most MAX_SEARCH_RESULTS of
+    them, annotated with ``relevance`` (higher is better)."""
     terms = search_terms(text)
     if not terms:
         return queryset.none().annotate(relevance=Value(0, output_field=IntegerField()))
     if connections[queryset.db].vendor == "postgresql":
         query = SearchQuery(prefix_tsquery(terms), search_type="raw", config=SEARCH_CONFIG)
-        return queryset.filter(search_vector=query).annotate(relevance=SearchRank(F("search_vector"), query))
-    matches = Q()
-    in_name = Q()
-    for term in terms:
-        matches &= Q(name__icontains=term) | Q(description__icontains=term)
-        in_name &= Q(name__icontains=term)
-    return queryset.filter(matches).annotate(
-        relevance=Case(When(in_name, then=Value(1)), default=Value(0), output_field=IntegerField())
-    )
+        matches = Q(search_vector=query)
+        relevance = SearchRank(F("search_vector"), query)
+    else:
+        matches = in_name = Q()
+        for term in terms:
+            matches &= Q(name__icontains=term) | Q(description__icontains=term)
+            in_name &= Q(name__icontains=term)
+        relevance = Case(When(in_name, then=Value(1)), default=Value(0), output_field=IntegerField())
+    # The candidates: the first matches the index yields, every other filter applied. The outer
+    # query does not repeat the match, so the planner expects ~MAX_SEARCH_RESULTS rows and ranks
+    # only those.
+    candidates = queryset.filter(matches).order_by().values("pk")[:MAX_SEARCH_RESULTS]
+    return queryset.filter(pk__in=candidates).annotate(relevance=relevance)
 
 
 class CategorySubtreeField(forms.CharField):
@@ -127,7 +136,7 @@ class _ProductFilterBase(django_filters.FilterSet):
         return valid
 
     def filter_search(self, queryset, name, value):
-        return product_search(queryset, value)
+        return queryset  # applied last, in filter_queryset, on the other filters' result
 
     def filter_in_stock(self, queryset, name, value):
         return queryset.filter(stock__gt=0) if value == "true" else queryset.filter(stock=0)
@@ -150,6 +159,8 @@ class _ProductFilterBase(django_filters.FilterSet):
             ordering = DEFAULT_ORDERING
         if not ordering:
             ordering = "relevance" if searching else DEFAULT_ORDERING
+        if searching:  # last, on the other filters' result: the capped candidates must pass them all
+            queryset = product_search(queryset, self.form.cleaned_data["search"])
         return queryset.order_by(*ORDERINGS[ordering])
 
 

@@ -102,6 +102,26 @@ class EstimatingPaginator(Paginator):
         return estimate
 
 
+class DeferredJoinPaginator(EstimatingPaginator):
+    """Deep pages of a large sorted listing, built as a "deferred join": the page's ids are chosen
+    first by the listing's filters and order alone (an index scan that builds no row for the
+    rows it skips), then the full rows of those ids only. Plain ``OFFSET`` would build every
+    skipped row, its joins and subqueries included (for the catalog's page 500, 10,000 first
+    thumbnails looked up and thrown away). Pages before ``deferred_join_offset`` rows keep the
+    single plain query, which is as cheap there. The object list must be a queryset ordered to
+    the last tie (the catalog's orderings all end on ``id``)."""
+
+    deferred_join_offset = 1000
+
+    def page(self, number):
+        page = super().page(number)
+        rows = page.object_list
+        if isinstance(rows, QuerySet) and rows.query.low_mark >= self.deferred_join_offset:
+            ids = self.object_list.values("pk")[rows.query.low_mark : rows.query.high_mark]
+            page.object_list = self.object_list.filter(pk__in=ids)
+        return page
+
+
 def _positive_int(request, name: str, *, default: int) -> int:
     value = request.query_params.get(name)
     if value is None:
@@ -138,3 +158,10 @@ class PageNumberPagination(DRFPageNumberPagination):
                 parameter["schema"] = {"type": "integer", "minimum": 1}
                 parameter["description"] = f"Results per page; at most {self.max_page_size} (larger values are capped)."
         return parameters
+
+
+class DeepPageNumberPagination(PageNumberPagination):
+    """PageNumberPagination whose deep pages are built as deferred joins (DeferredJoinPaginator):
+    for the large sorted listings of the catalog."""
+
+    django_paginator_class = DeferredJoinPaginator

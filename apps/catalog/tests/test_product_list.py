@@ -316,3 +316,52 @@ def test_an_estimate_is_reused_for_a_while_and_an_exact_count_never(api_client, 
     assert [query["sql"][:7] for query in first.captured_queries] == ["SELECT ", "EXPLAIN", "SELECT "]
     assert len(again.captured_queries) == 1  # the page only
     assert sum("COUNT(*)" in query["sql"] for query in exact.captured_queries) == 2
+
+
+def _all_pages(api_client, params) -> list[str]:
+    found, page = [], 1
+    while True:
+        response = api_client.get(LIST, {**params, "page": page, "page_size": 4})
+        found += slugs(response)
+        if response.json()["next"] is None:
+            return found
+        page += 1
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {},
+        {"ordering": "price"},
+        {"ordering": "-name"},
+        {"ordering": "created_at", "category": "hand-tools"},
+        {"search": "bulk"},
+        {"search": "bulk", "ordering": "-price", "in_stock": "true"},
+    ],
+)
+def test_deep_pages_built_as_deferred_joins_list_what_plain_offsets_list(api_client, tree, monkeypatch, params):
+    for number, product in enumerate(_bulk_products(tree, 23)):
+        Product.objects.filter(pk=product.pk).update(price=Decimal(number % 5 + 1), name=f"Bulk {number % 7} {number}")
+    plain = _all_pages(api_client, params)
+    monkeypatch.setattr(pagination.DeferredJoinPaginator, "deferred_join_offset", 4)  # from page 2 on
+
+    with CaptureQueriesContext(connection) as queries:
+        deferred = _all_pages(api_client, params)
+
+    assert deferred == plain
+    assert sorted(plain) == sorted(f"bulk-{n}" for n in range(23))
+    pages = [query["sql"] for query in queries.captured_queries if "first_thumbnail" in query["sql"]]
+    assert len(pages) == 6  # one statement per page, as before
+    assert "OFFSET" not in pages[0]
+    assert all("OFFSET" in sql and " IN (SELECT " in sql for sql in pages[1:])
+
+
+def test_a_deep_page_costs_the_queries_of_the_first(api_client, tree, monkeypatch, django_assert_num_queries):
+    _bulk_products(tree, 30)
+    monkeypatch.setattr(pagination.DeferredJoinPaginator, "deferred_join_offset", 10)
+
+    with django_assert_num_queries(2):  # count, page
+        response = api_client.get(LIST, {"page": 3, "page_size": 10})
+
+    assert [row["slug"] for row in response.json()["results"]] == [f"bulk-{n}" for n in range(9, -1, -1)]
+    assert response.json()["results"][0]["thumbnail_url"].endswith(".webp")

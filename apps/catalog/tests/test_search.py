@@ -1,6 +1,7 @@
 import pytest
 from django.db import connection
 
+from apps.catalog import filters
 from apps.catalog.filters import prefix_tsquery, search_terms
 from apps.catalog.models import Product
 from apps.catalog.tests.factories import ProductFactory
@@ -108,3 +109,21 @@ def test_drafts_never_match(api_client, goods):
 def test_fallback_is_case_insensitive_contains_with_name_matches_first(api_client, goods):
     assert slugs(api_client.get(LIST, {"search": "HAMM"})) == ["hammock", "claw-hammer", "nails"]
     assert slugs(api_client.get(LIST, {"search": "steel claw"})) == ["claw-hammer"]
+
+
+def test_a_search_answers_from_at_most_max_search_results_matches(api_client, goods, monkeypatch):
+    monkeypatch.setattr(filters, "MAX_SEARCH_RESULTS", 2)
+
+    response = api_client.get(LIST, {"search": "hamm"})  # three products match
+
+    assert response.json()["count"] == 2
+    assert set(slugs(response)) < {"hammock", "claw-hammer", "nails"}
+
+
+def test_the_capped_candidates_pass_every_other_filter_first(api_client, goods, tree, monkeypatch):
+    ProductFactory(slug="kitchen-hammer", name="Meat Hammer", category=tree["kitchen"])
+    monkeypatch.setattr(filters, "MAX_SEARCH_RESULTS", 1)
+
+    # The hammers category's matches come first in the index; the kitchen's is still found.
+    assert slugs(api_client.get(LIST, {"search": "hammer", "category": "kitchen"})) == ["kitchen-hammer"]
+    assert slugs(api_client.get(LIST, {"search": "hammer", "max_price": "0.01"})) == []
