@@ -94,6 +94,7 @@ def main() -> None:
     parser.add_argument("--base", default="http://127.0.0.1:8811")
     parser.add_argument("--buyers", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--label", default="", help="Prefix of every output line's fields (bench/growth.sh).")
     args = parser.parse_args()
 
     products = list(
@@ -132,18 +133,23 @@ def main() -> None:
 
     requests.get(f"{url}/products/", timeout=10)  # warm up
     results = [
-        hammer("add to cart", tokens, args.seconds, add_to_cart),
-        hammer("checkout + pay", tokens, args.seconds, checkout_and_pay),
+        hammer("add-to-cart", tokens, args.seconds, add_to_cart),
+        hammer("checkout+pay", tokens, args.seconds, checkout_and_pay),
     ]
 
     stock = Product.objects.get(pk=scarce_pk).stock
     sold = (OrderLine.objects.filter(product_id=scarce_pk).aggregate(n=Sum("quantity"))["n"] or 0) - sold_before
     for result in results:
+        statuses = ",".join(f"{status}:{n}" for status, n in sorted(result["failures"].items())) or "-"
         print(
-            f"{result['name']:<15} {result['per_second']:7.1f}/s  p50={result['p50_ms']:.1f}ms "
-            f"p99={result['p99_ms']:.1f}ms  ok={result['ok']}  refused={result['failures']}"
+            f"checkout {args.label} phase={result['name']} rps={result['per_second']:.1f} "
+            f"p50={result['p50_ms']:.1f}ms p99={result['p99_ms']:.1f}ms ok={result['ok']} "
+            f"refused={sum(result['failures'].values())} statuses={statuses}"
         )
-    print(f"scarce product: stock {SCARCE_STOCK} -> {stock}, sold {sold}; oversold: {sold + stock != SCARCE_STOCK}")
+    print(
+        f"checkout {args.label} scarce_stock={SCARCE_STOCK} left={stock} sold={sold} "
+        f"oversold={sold + stock != SCARCE_STOCK}"
+    )
     if stock < 0 or sold + stock != SCARCE_STOCK:
         sys.exit("OVERSOLD")
 

@@ -8,48 +8,24 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+source bench/lib.sh
+unset REDIS_URL CELERY_BROKER_URL  # the per-process memory cache, as without Redis: reads computed
+
 PORT=${PORT:-8811}
 BENCH_DB=${BENCH_DB:-bazaar_bench}
 PRODUCTS=${PRODUCTS:-100000}
-DURATION=${DURATION:-8s}
-CONNECTIONS=${CONNECTIONS:-16}
+export DURATION=${DURATION:-8s} CONNECTIONS=${CONNECTIONS:-16}
 ROUNDS=${ROUNDS:-2}
-export WEB_CONCURRENCY=${WEB_CONCURRENCY:-4}
-export GUNICORN_THREADS=${GUNICORN_THREADS:-1}
-# No worker recycling during a run (production recycles every ~2000 requests): a run makes
-# thousands, and every worker rebooting at once would measure Django's start-up instead.
-export GUNICORN_MAX_REQUESTS=0
 RESULTS=bench/results/$(date -u +%Y%m%dT%H%M%SZ)
 mkdir -p "$RESULTS"
 
-# Production-like settings, plus the bench urlconf that adds /bench/ceiling/.
-export ENV=prod DEBUG=false THROTTLE_DISABLED=true SECURE_SSL_REDIRECT=false
-export ALLOWED_HOSTS=127.0.0.1,localhost
-export SECRET_KEY=${SECRET_KEY:-$(.venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(64))')}
-export DATABASE_URL=postgres://postgres@127.0.0.1:5432/$BENCH_DB
-export DJANGO_SETTINGS_MODULE=bench.settings
-export MEDIA_ROOT=${MEDIA_ROOT:-/tmp/bazaar-bench-media}
-export GUNICORN_ACCESS_LOG=/dev/null
-unset REDIS_URL  # the per-process memory cache, as without Redis
-
-command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk" >&2; exit 1; }
-psql -h 127.0.0.1 -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$BENCH_DB'" | grep -q 1 \
-  || createdb -h 127.0.0.1 -U postgres "$BENCH_DB"
-.venv/bin/python manage.py migrate --noinput -v0
-have=$(psql -h 127.0.0.1 -U postgres -d "$BENCH_DB" -tAc "SELECT count(*) FROM catalog_product")
-if [ "$have" -lt "$PRODUCTS" ]; then
-  /usr/bin/time -f "seed_bulk: %e s" .venv/bin/python manage.py seed_bulk --products $((PRODUCTS - have)) --seed 42 --batch-size 5000
-fi
+bench_database "$BENCH_DB" "$PRODUCTS"
 .venv/bin/python manage.py collectstatic --noinput -v0
-
-.venv/bin/gunicorn config.wsgi --config gunicorn.conf.py --bind 127.0.0.1:$PORT --pid "$RESULTS/gunicorn.pid" \
-  >"$RESULTS/gunicorn.log" 2>&1 &
-trap 'kill "$(cat "$RESULTS/gunicorn.pid")" 2>/dev/null || true' EXIT
-for _ in $(seq 1 50); do curl -sf -o /dev/null "http://127.0.0.1:$PORT/bench/ceiling/" && break; sleep 0.2; done
+bench_serve "$PORT" "$BENCH_DB" "$RESULTS"
+export DATABASE_URL=$(bench_url "$BENCH_DB")  # for bench/checkout.py
 
 BASE=http://127.0.0.1:$PORT
-SLUG=$(psql -h 127.0.0.1 -U postgres -d "$BENCH_DB" -tAc \
-  "SELECT slug FROM catalog_product WHERE status = 'active' ORDER BY id LIMIT 1 OFFSET 500")
+SLUG=$(bench_sql "$BENCH_DB" "SELECT slug FROM catalog_product WHERE status = 'active' ORDER BY id LIMIT 1 OFFSET 500")
 SEARCH=${SEARCH:-oak%20hammer}
 declare -A URLS=(
   [list]="/api/v1/products/"
@@ -68,12 +44,7 @@ for name in list category search detail; do
 done
 
 run() {  # run <label> <round> <url>
-  local out="$RESULTS/$1.$2.txt"
-  wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency "$BASE$3" >"$out"
-  printf '%s round=%s rps=%s p50=%s p99=%s non2xx=%s\n' "$1" "$2" \
-    "$(awk '/Requests\/sec/ {print $2}' "$out")" "$(awk '$1 == "50%" {print $2}' "$out")" \
-    "$(awk '$1 == "99%" {print $2}' "$out")" "$(awk '/Non-2xx/ {print $5}' "$out" | grep . || echo 0)" \
-    | tee -a "$RESULTS/summary.txt"
+  printf '%s round=%s %s\n' "$1" "$2" "$(bench_wrk "$RESULTS/$1.$2.txt" "$BASE$3")" | tee -a "$RESULTS/summary.txt"
 }
 
 for round in $(seq 1 "$ROUNDS"); do
@@ -85,7 +56,7 @@ for round in $(seq 1 "$ROUNDS"); do
 done
 
 echo "worker RSS (MB):" | tee -a "$RESULTS/summary.txt"
-for pid in $(pgrep -P "$(cat "$RESULTS/gunicorn.pid")"); do
+for pid in $(pgrep -P "$(cat "$RESULTS/gunicorn-$PORT.pid")"); do
   awk '/VmRSS/ {printf "  %d %.1f\n", '"$pid"', $2 / 1024}' "/proc/$pid/status"
 done | tee -a "$RESULTS/summary.txt"
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$RESULTS/summary.txt"

@@ -10,32 +10,19 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+source bench/lib.sh
 BENCH_DB=${BENCH_DB:-bazaar_bench}
 DURATION=${DURATION:-8s}
 CONNECTIONS=${CONNECTIONS:-16}
 RESULTS=bench/results/$(date -u +%Y%m%dT%H%M%SZ)-scale
 mkdir -p "$RESULTS"
-
-export ENV=prod DEBUG=false THROTTLE_DISABLED=true SECURE_SSL_REDIRECT=false LOG_FORMAT=plain
-export ALLOWED_HOSTS=127.0.0.1,localhost GUNICORN_ACCESS_LOG=/dev/null GUNICORN_MAX_REQUESTS=0
-export SECRET_KEY=${SECRET_KEY:-$(.venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(64))')}
-export DATABASE_URL=postgres://postgres@127.0.0.1:5432/$BENCH_DB
-export DJANGO_SETTINGS_MODULE=bench.settings
-export MEDIA_ROOT=${MEDIA_ROOT:-/tmp/bazaar-bench-media}
 export REDIS_URL=${BENCH_REDIS_URL:-redis://127.0.0.1:6379/10}
 export CACHE_KEY_PREFIX=bench-scale
-command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk" >&2; exit 1; }
-.venv/bin/python manage.py migrate --noinput -v0
+DATABASE_URL=$(bench_url "$BENCH_DB") .venv/bin/python manage.py migrate --noinput -v0
 .venv/bin/python manage.py collectstatic --noinput -v0
 
-PIDS=()
-stop_all() { for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done; PIDS=(); sleep 1; }
-trap stop_all EXIT
 serve() {  # serve <port> <workers>
-  WEB_CONCURRENCY=$2 .venv/bin/gunicorn config.wsgi --config gunicorn.conf.py --bind "127.0.0.1:$1" \
-    --pid "$RESULTS/gunicorn-$1.pid" >"$RESULTS/gunicorn-$1.log" 2>&1 &
-  for _ in $(seq 1 100); do curl -sf -o /dev/null "http://127.0.0.1:$1/healthz" && break; sleep 0.2; done
-  PIDS+=("$(cat "$RESULTS/gunicorn-$1.pid")")
+  WEB_CONCURRENCY=$2 bench_serve "$1" "$BENCH_DB" "$RESULTS"
 }
 measure() {  # measure <label> <connections> <url>...; several URLs run at once and add up
   local label=$1 connections=$2; shift 2
@@ -59,7 +46,7 @@ measure "ceiling, 1 server" "$CONNECTIONS" "http://127.0.0.1:8831/bench/ceiling/
 measure "list cached, 1 server" "$CONNECTIONS" "http://127.0.0.1:8831$LIST"
 measure "detail cached, 1 server" "$CONNECTIONS" "http://127.0.0.1:8831$(curl -s "http://127.0.0.1:8831$LIST" \
   | .venv/bin/python -c 'import json,sys; print("/api/v1/products/%s/" % json.load(sys.stdin)["results"][0]["slug"])')"
-stop_all
+bench_stop_all
 
 serve 8833 2
 serve 8834 2
@@ -67,5 +54,5 @@ wrk -t1 -c4 -d2s "http://127.0.0.1:8834$LIST" >/dev/null
 measure "list cached, 2 servers" "$((CONNECTIONS / 2))" "http://127.0.0.1:8833$LIST" "http://127.0.0.1:8834$LIST"
 measure "ceiling, 2 servers" "$((CONNECTIONS / 2))" "http://127.0.0.1:8833/bench/ceiling/?bytes=$BYTES" \
   "http://127.0.0.1:8834/bench/ceiling/?bytes=$BYTES"
-stop_all
+bench_stop_all
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$RESULTS/summary.txt"
