@@ -26,14 +26,14 @@ import django
 
 django.setup()
 
-from django.contrib.postgres.search import SearchQuery  # noqa: E402
 from django.db import connection  # noqa: E402
+from django.db.models import F  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 from rest_framework_simplejwt.tokens import RefreshToken  # noqa: E402
 
 from apps.accounts.models import User  # noqa: E402
-from apps.catalog.filters import SEARCH_CONFIG, prefix_tsquery, search_terms  # noqa: E402
+from apps.catalog.filters import Matches, match_tsquery, search_terms  # noqa: E402
 from apps.catalog.models import Product  # noqa: E402
 from apps.catalog.selectors import PUBLIC  # noqa: E402
 
@@ -121,8 +121,8 @@ def main() -> None:
         "checkout+pay": (checkout, fill_cart),
     }
     if connection.vendor == "postgresql":  # how many products the search matches, before the cap
-        query = SearchQuery(prefix_tsquery(search_terms(args.search)), search_type="raw", config=SEARCH_CONFIG)
-        matches = Product.objects.filter(PUBLIC, search_vector=query).count()
+        matches = Product.objects.filter(PUBLIC, Matches(F("search_vector"), match_tsquery(search_terms(args.search))))
+        matches = matches.count()
         total = Product.objects.count()
         print(f"matches {args.label} search={args.search!r} count={matches} share={matches / total:.4%}")
     for name, (call, prepare) in endpoints.items():

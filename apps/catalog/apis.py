@@ -15,6 +15,7 @@ from apps.accounts.selectors import store_get_for_owner
 from apps.catalog import cache, selectors, services
 from apps.catalog.filters import MAX_SEARCH_LENGTH, ORDERINGS
 from apps.catalog.models import Product, Review
+from apps.catalog.pagination import ProductPagination
 from apps.catalog.serializers import (
     CategoryCreateInputSerializer,
     CategoryDetailOutputSerializer,
@@ -30,7 +31,6 @@ from apps.catalog.serializers import (
     ReviewOutputSerializer,
     SellerProductOutputSerializer,
 )
-from apps.core.pagination import DeepPageNumberPagination
 from apps.core.permissions import IsSeller, IsStaffOrReadOnly
 
 CATALOG_FILTERS = [
@@ -113,7 +113,7 @@ class ProductListApi(ListAPIView):
 
     serializer_class = ProductListOutputSerializer
     filter_backends: list = []
-    pagination_class = DeepPageNumberPagination
+    pagination_class = ProductPagination
 
     def get_permissions(self):
         return [IsAuthenticated(), IsSeller()] if self.request.method == "POST" else [AllowAny()]
@@ -221,7 +221,7 @@ class SellerProductListApi(ListAPIView):
     permission_classes = [IsAuthenticated, IsSeller]
     serializer_class = SellerProductOutputSerializer
     filter_backends: list = []
-    pagination_class = DeepPageNumberPagination
+    pagination_class = ProductPagination
 
     def get_queryset(self):
         return selectors.product_list_for_seller(seller=self.request.user, filters=self.request.query_params)

@@ -1,8 +1,9 @@
 """Query-string filters of the product lists (django-filter), applied by the selectors.
 
 Every parameter is validated by its form field: a malformed value is a 400 naming the parameter,
-never ignored and never a 500. Search is PostgreSQL full-text (weighted, ranked, prefix-matching
-the last word) with a case-insensitive ``contains`` fallback on other databases.
+never ignored and never a 500. Search is PostgreSQL full-text (weighted, ranked; the last word
+may be the beginning of a word of the name) with a case-insensitive ``contains`` fallback on other
+databases.
 """
 
 from __future__ import annotations
@@ -13,9 +14,9 @@ from typing import Any
 
 import django_filters
 from django import forms
-from django.contrib.postgres.search import SearchQuery, SearchRank
+from django.contrib.postgres.search import SearchQuery, SearchQueryField, SearchRank
 from django.db import connections
-from django.db.models import Case, F, IntegerField, Q, QuerySet, Subquery, Value, When
+from django.db.models import BooleanField, Case, Expression, F, Func, IntegerField, Q, QuerySet, Subquery, Value, When
 from rest_framework.exceptions import ValidationError
 
 from apps.accounts.models import Store
@@ -25,9 +26,13 @@ SEARCH_CONFIG = "english"  # the same configuration as the trigger that fills se
 MAX_SEARCH_LENGTH = 200
 MAX_SEARCH_TERMS = 8
 # A search answers from at most this many matching products, ranked: the first ones the search
-# index yields (with every other filter applied). The cost of a search then stays bounded however
-# common its words are: a word in 10% of a million products ranks 1,000 rows, not 100,000.
+# index yields (with every other filter applied; apps/catalog/pagination.py). The cost of a search
+# then stays bounded however common its words are: a word in 10% of a million products ranks
+# 1,000 rows, not 100,000.
 MAX_SEARCH_RESULTS = 1000
+# The shortest word being typed that is looked up among the name's word prefixes (migration 0005
+# indexes prefixes of two characters and more); a shorter one is a plain ``:*`` prefix.
+MIN_INDEXED_PREFIX = 2
 SEARCH_TERM = re.compile(r"[^\W_]+")  # letters and digits only: nothing tsquery would parse as syntax
 
 ORDERINGS = {
@@ -56,27 +61,80 @@ def prefix_tsquery(terms: list[str]) -> str:
     return " & ".join(quoted)
 
 
+def whole_words_tsquery(terms: list[str]) -> str:
+    """``'a' & 'b'`` for to_tsquery: every word whole (stemmed by the configuration)."""
+    return " & ".join(f"'{term}'" for term in terms)
+
+
+class TypedWordsQuery(Expression):
+    """The tsquery that match_tsquery describes, as one SQL expression: ``CASE WHEN`` the last word
+    is a stop word ``THEN`` the other words ``ELSE`` they ``&&`` the last one whole or begun. Values
+    are bound as parameters; the terms hold only letters and digits (search_terms) besides."""
+
+    output_field = SearchQueryField()
+
+    def __init__(self, words: list[str], last: str):
+        super().__init__()
+        self.words, self.last = words, last
+
+    def as_sql(self, compiler, connection):
+        last = "to_tsquery(%s::regconfig, %s)"
+        last_params = [SEARCH_CONFIG, f"'{self.last}'"]
+        whole_or_begun = f"({last} || %s::tsquery)"  # the prefix lexeme is cast, not parsed or stemmed
+        whole_or_begun_params = [*last_params, f"'~{self.last}'"]
+        if self.words:
+            words = "to_tsquery(%s::regconfig, %s)"
+            words_params = [SEARCH_CONFIG, whole_words_tsquery(self.words)]
+            if_stop_word, otherwise = words, f"{words} && {whole_or_begun}"
+            params = [*last_params, *words_params, *words_params, *whole_or_begun_params]
+        else:
+            if_stop_word, otherwise = last, whole_or_begun
+            params = [*last_params, *last_params, *whole_or_begun_params]
+        return f"CASE WHEN numnode({last}) = 0 THEN {if_stop_word} ELSE {otherwise} END", params
+
+
+class Matches(Func):
+    """``vector @@ query`` as a boolean expression (the ``search_vector=`` lookup would wrap any
+    query that is not a SearchQuery in plainto_tsquery)."""
+
+    arg_joiner = " @@ "
+    template = "(%(expressions)s)"
+    output_field = BooleanField()
+
+
+def match_tsquery(terms: list[str]) -> Expression:
+    """What the GIN index is asked: every word whole, the last one (being typed) whole or as the
+    beginning of a word of the name: ``'a' & ('hamm' | '~hamm')``. Every entry is exact, so GIN
+    skips through a common word's postings (fast scan) instead of reading them all, as a ``:*``
+    prefix would make it. A last word that is a stop word ("with") drops out, as it would from
+    any query. A one-letter last word is a ``:*`` prefix: no such entry is indexed."""
+    *words, last = terms
+    if len(last) < MIN_INDEXED_PREFIX:
+        return SearchQuery(prefix_tsquery(terms), search_type="raw", config=SEARCH_CONFIG)
+    return TypedWordsQuery(words, last)
+
+
 def product_search(queryset: QuerySet[Product], text: str) -> QuerySet[Product]:
-    """Products of ``queryset`` matching every word of ``text``, at most MAX_SEARCH_RESULTS of
-    them, annotated with ``relevance`` (higher is better)."""
+    """Products of ``queryset`` matching every word of ``text``, annotated with ``relevance``
+    (higher is better)."""
     terms = search_terms(text)
     if not terms:
         return queryset.none().annotate(relevance=Value(0, output_field=IntegerField()))
     if connections[queryset.db].vendor == "postgresql":
-        query = SearchQuery(prefix_tsquery(terms), search_type="raw", config=SEARCH_CONFIG)
-        matches = Q(search_vector=query)
-        relevance = SearchRank(F("search_vector"), query)
+        matches = Matches(F("search_vector"), match_tsquery(terms))
+        # Ranked by the words with the last one as a ``:*`` prefix (the prefix lexemes carry no
+        # position, so they add nothing to a rank): in memory, on the candidates only.
+        ranking = SearchQuery(prefix_tsquery(terms), search_type="raw", config=SEARCH_CONFIG)
+        relevance = SearchRank(F("search_vector"), ranking)
     else:
         matches = in_name = Q()
         for term in terms:
             matches &= Q(name__icontains=term) | Q(description__icontains=term)
             in_name &= Q(name__icontains=term)
         relevance = Case(When(in_name, then=Value(1)), default=Value(0), output_field=IntegerField())
-    # The candidates: the first matches the index yields, every other filter applied. The outer
-    # query does not repeat the match, so the planner expects ~MAX_SEARCH_RESULTS rows and ranks
-    # only those.
-    candidates = queryset.filter(matches).order_by().values("pk")[:MAX_SEARCH_RESULTS]
-    return queryset.filter(pk__in=candidates).annotate(relevance=relevance)
+    # Not capped here: the lists' paginator (apps/catalog/pagination.py) takes the first
+    # MAX_SEARCH_RESULTS matches and ranks them, in the statement that finds the page.
+    return queryset.filter(matches).annotate(relevance=relevance)
 
 
 class CategorySubtreeField(forms.CharField):
@@ -159,7 +217,7 @@ class _ProductFilterBase(django_filters.FilterSet):
             ordering = DEFAULT_ORDERING
         if not ordering:
             ordering = "relevance" if searching else DEFAULT_ORDERING
-        if searching:  # last, on the other filters' result: the capped candidates must pass them all
+        if searching:  # last, on the other filters' result
             queryset = product_search(queryset, self.form.cleaned_data["search"])
         return queryset.order_by(*ORDERINGS[ordering])
 

@@ -7,6 +7,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from apps.accounts.tests.factories import StoreFactory
+from apps.catalog.filters import ORDERINGS, product_search
 from apps.catalog.models import Product, ProductImage
 from apps.catalog.tests.factories import ProductFactory
 from apps.core import pagination
@@ -198,7 +199,7 @@ def _bulk_products(tree, count: int) -> list[Product]:
     [
         ({}, 2),  # count, page
         ({"category": "tools", "store": "bulk"}, 4),  # + the category, + the store
-        ({"search": "bulk", "ordering": "price", "in_stock": "true", "min_price": "0.50"}, 2),
+        ({"search": "bulk", "ordering": "price", "in_stock": "true", "min_price": "0.50"}, 2),  # ids + total, rows
     ],
 )
 def test_list_query_count_is_constant(api_client, tree, django_assert_num_queries, page_size, params, queries):
@@ -335,8 +336,6 @@ def _all_pages(api_client, params) -> list[str]:
         {"ordering": "price"},
         {"ordering": "-name"},
         {"ordering": "created_at", "category": "hand-tools"},
-        {"search": "bulk"},
-        {"search": "bulk", "ordering": "-price", "in_stock": "true"},
     ],
 )
 def test_deep_pages_built_as_deferred_joins_list_what_plain_offsets_list(api_client, tree, monkeypatch, params):
@@ -365,3 +364,28 @@ def test_a_deep_page_costs_the_queries_of_the_first(api_client, tree, monkeypatc
 
     assert [row["slug"] for row in response.json()["results"]] == [f"bulk-{n}" for n in range(9, -1, -1)]
     assert response.json()["results"][0]["thumbnail_url"].endswith(".webp")
+
+
+@pytest.mark.parametrize("path", [LIST, "/api/v1/seller/products/"])
+def test_a_search_page_and_its_count_take_two_statements(seller_client, seller, tree, path, django_assert_num_queries):
+    _bulk_products(tree, 23)
+    Product.objects.update(store=seller.store)
+
+    for page, size in [(1, 5), (5, 3)]:
+        with django_assert_num_queries(3):  # the token's user; the page's ids with the total; the rows
+            response = seller_client.get(path, {"search": "bulk", "page": page, "page_size": 5})
+        body = response.json()
+        assert body["count"] == 23
+        assert len(body["results"]) == size
+    assert seller_client.get(path, {"search": "bulk", "page": 6, "page_size": 5}).status_code == 404
+    assert seller_client.get(path, {"search": "nothing"}).json()["count"] == 0
+
+
+@pytest.mark.parametrize("ordering", ["relevance", "price", "-price", "name", "-created_at"])
+def test_search_pages_list_the_matches_in_the_order_asked(api_client, tree, ordering):
+    for number, product in enumerate(_bulk_products(tree, 23)):
+        name = f"Bulk {number % 7} {number}" if number % 3 else f"Bulk Bulk {number}"  # some rank higher
+        Product.objects.filter(pk=product.pk).update(price=Decimal(number % 5 + 1), name=name)
+    listing = product_search(Product.objects.all(), "bulk").order_by(*ORDERINGS[ordering])
+
+    assert _all_pages(api_client, {"search": "bulk", "ordering": ordering}) == [product.slug for product in listing]

@@ -1,5 +1,8 @@
+import importlib
+
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from apps.catalog import filters
 from apps.catalog.filters import prefix_tsquery, search_terms
@@ -47,11 +50,37 @@ def test_name_matches_rank_above_description_matches(api_client, goods):
 
 
 @pytest.mark.postgres
-def test_the_last_word_matches_as_a_prefix(api_client, goods):
-    # Two name matches of equal rank: the newer first; the description match last.
-    assert slugs(api_client.get(LIST, {"search": "hamm"})) == ["hammock", "claw-hammer", "nails"]
+def test_the_last_word_may_begin_a_word_of_the_name(api_client, goods):
+    # Two name matches of equal rank: the newer first. "nails" says "hammer" in its description
+    # only: a whole word matches there, the beginning of one does not.
+    assert slugs(api_client.get(LIST, {"search": "hamm"})) == ["hammock", "claw-hammer"]
+    assert slugs(api_client.get(LIST, {"search": "hammer"})) == ["claw-hammer", "nails"]
     assert slugs(api_client.get(LIST, {"search": "claw hamm"})) == ["claw-hammer"]
+    assert slugs(api_client.get(LIST, {"search": "nails hammer"})) == ["nails"]
+    assert slugs(api_client.get(LIST, {"search": "nails hamm"})) == []
     assert slugs(api_client.get(LIST, {"search": "hamm claw"})) == []  # only the last word is a prefix
+
+
+@pytest.mark.postgres
+def test_a_last_word_of_one_letter_is_a_plain_prefix(api_client, goods):
+    assert slugs(api_client.get(LIST, {"search": "claw h"})) == ["claw-hammer"]
+    assert slugs(api_client.get(LIST, {"search": "rubber m"})) == ["mallet"]
+
+
+@pytest.mark.postgres
+def test_a_last_word_that_is_a_stop_word_drops_out(api_client, goods):
+    assert slugs(api_client.get(LIST, {"search": "hammer with"})) == ["claw-hammer", "nails"]
+
+
+@pytest.mark.postgres
+def test_the_index_is_asked_exact_entries_only(api_client, goods):
+    with CaptureQueriesContext(connection) as queries:
+        api_client.get(LIST, {"search": "claw hamm"})
+
+    page = next(query["sql"] for query in queries.captured_queries if "ts_rank" in query["sql"])
+    matching = page[page.index(" WHERE ") : page.rindex(" ORDER BY ")]
+    assert "'~hamm'" in matching  # the name's word prefix, an exact GIN entry (migration 0005)
+    assert ":*" not in matching  # a :* prefix would make GIN read every posting of "claw"
 
 
 @pytest.mark.postgres
@@ -78,10 +107,30 @@ def test_the_trigger_keeps_the_vector_current_on_rename(seller_client, seller, t
 
 
 @pytest.mark.postgres
-def test_the_vector_weights_the_name_a_and_the_description_b(goods):
+def test_the_vector_weights_the_name_a_the_description_b_and_holds_the_name_prefixes(goods):
     with connection.cursor() as cursor:
         cursor.execute("SELECT search_vector::text FROM catalog_product WHERE slug = 'mallet'")
-        assert cursor.fetchone()[0] == "'blow':4B 'mallet':2A 'rubber':1A 'soft':3B"
+        assert cursor.fetchone()[0] == (
+            "'blow':4B 'mallet':2A 'rubber':1A 'soft':3B "
+            "'~ma' '~mal' '~mall' '~malle' '~mallet' '~ru' '~rub' '~rubb' '~rubbe' '~rubber'"
+        )
+
+
+@pytest.mark.postgres
+def test_the_migration_recomputes_every_vector_and_can_be_reversed(goods):
+    prefixes = importlib.import_module("apps.catalog.migrations.0005_search_name_prefixes")
+
+    def vector() -> str:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT search_vector::text FROM catalog_product WHERE slug = 'mallet'")
+            return cursor.fetchone()[0]
+
+    with connection.schema_editor() as editor:
+        prefixes.backwards(None, editor)
+    assert vector() == "'blow':4B 'mallet':2A 'rubber':1A 'soft':3B"
+    with connection.schema_editor() as editor:
+        prefixes.forwards(None, editor)
+    assert "'~mallet'" in vector()
 
 
 @pytest.mark.parametrize(
