@@ -13,7 +13,7 @@ from rest_framework.views import APIView
 
 from apps.accounts.selectors import store_get_for_owner
 from apps.catalog import cache, selectors, services
-from apps.catalog.filters import MAX_SEARCH_LENGTH, ORDERINGS
+from apps.catalog.filters import MAX_SEARCH_LENGTH, MAX_SEARCH_RESULTS, ORDERINGS
 from apps.catalog.models import Product, Review
 from apps.catalog.pagination import ProductPagination
 from apps.catalog.serializers import (
@@ -37,8 +37,9 @@ CATALOG_FILTERS = [
     OpenApiParameter(
         "search",
         OpenApiTypes.STR,
-        description=f"Words in the name or description (the last one as a prefix); at most {MAX_SEARCH_LENGTH} "
-        "characters. Results come by relevance unless `ordering` says otherwise.",
+        description=f"Words in the name or description; the last one may also be the beginning of a word of the "
+        f"name. At most {MAX_SEARCH_LENGTH} characters. Answers from at most {MAX_SEARCH_RESULTS} matching products "
+        "(`count` at most that); results come by relevance unless `ordering` says otherwise.",
     ),
     OpenApiParameter("category", OpenApiTypes.STR, description="Category slug; its subcategories are included."),
     OpenApiParameter("min_price", OpenApiTypes.DECIMAL, description="Lowest price, e.g. `10.00`."),

@@ -53,17 +53,16 @@ def search_terms(text: str) -> list[str]:
     return SEARCH_TERM.findall(text.lower())[:MAX_SEARCH_TERMS]
 
 
+def whole_words_tsquery(terms: list[str]) -> str:
+    """``'a' & 'b'`` for to_tsquery: every word whole (stemmed by the configuration). Terms hold
+    only letters and digits, quoted besides."""
+    return " & ".join(f"'{term}'" for term in terms)
+
+
 def prefix_tsquery(terms: list[str]) -> str:
     """``'a' & 'b' & 'c':*`` for to_tsquery: every word must match, the last one as a prefix
-    (so ``hamm`` finds ``hammer``). Terms hold only letters and digits, quoted besides."""
-    quoted = [f"'{term}'" for term in terms]
-    quoted[-1] += ":*"
-    return " & ".join(quoted)
-
-
-def whole_words_tsquery(terms: list[str]) -> str:
-    """``'a' & 'b'`` for to_tsquery: every word whole (stemmed by the configuration)."""
-    return " & ".join(f"'{term}'" for term in terms)
+    (so ``hamm`` finds ``hammer``)."""
+    return whole_words_tsquery(terms) + ":*"
 
 
 class TypedWordsQuery(Expression):
