@@ -61,9 +61,10 @@ for size in "${SIZES[@]}"; do
   URLS[$size,detail]=/api/v1/products/$slug/
   for name in list category search page500 detail; do
     url=$base${URLS[$size,$name]}
+    curl -sf "$url" >"$RESULTS/$size.$name.json"
     printf 'data size=%s endpoint=%s path=%s count=%s bytes=%s\n' "$size" "$name" "${URLS[$size,$name]}" \
-      "$(curl -sf "$url" | .venv/bin/python -c 'import json, sys; print(json.load(sys.stdin).get("count", "-"))')" \
-      "$(curl -sf "$url" | wc -c)" | tee -a "$SUMMARY"
+      "$(.venv/bin/python -c 'import json, sys; print(json.load(sys.stdin).get("count", "-"))' <"$RESULTS/$size.$name.json")" \
+      "$(wc -c <"$RESULTS/$size.$name.json")" | tee -a "$SUMMARY"
     wrk -t1 -c4 -d2s "$url" >/dev/null  # warm every worker's connections and caches
   done
 done
