@@ -8,6 +8,7 @@ from django.core.cache import cache
 from django.db import connection
 from django.test import override_settings
 from rest_framework.test import APIClient
+from rest_framework.throttling import SimpleRateThrottle
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from apps.accounts.tests.factories import StoreFactory, UserFactory
@@ -105,6 +106,17 @@ def task_retries(monkeypatch):
         return countdowns
 
     return spy
+
+
+@pytest.fixture
+def rates(monkeypatch):
+    """Set throttle rates for this test (DRF reads them once, into a class attribute)."""
+
+    def set_rates(**scopes: str) -> None:
+        for scope, rate in scopes.items():
+            monkeypatch.setitem(SimpleRateThrottle.THROTTLE_RATES, scope, rate)
+
+    return set_rates
 
 
 @pytest.fixture

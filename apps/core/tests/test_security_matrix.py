@@ -465,15 +465,6 @@ def clock(monkeypatch):
     return now
 
 
-@pytest.fixture
-def rates(monkeypatch):
-    def set_rates(**scopes: str) -> None:
-        for scope, rate in scopes.items():
-            monkeypatch.setitem(SimpleRateThrottle.THROTTLE_RATES, scope, rate)
-
-    return set_rates
-
-
 def _login(email: str, password: str, ip: str, **headers):
     return APIClient().post(LOGIN, {"email": email, "password": password}, REMOTE_ADDR=ip, **headers)
 

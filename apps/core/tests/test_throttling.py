@@ -20,17 +20,6 @@ THROTTLED = {
 }
 
 
-@pytest.fixture
-def rates(monkeypatch):
-    """Set throttle rates for this test (DRF reads them once, into a class attribute)."""
-
-    def set_rates(**scopes: str) -> None:
-        for scope, rate in scopes.items():
-            monkeypatch.setitem(SimpleRateThrottle.THROTTLE_RATES, scope, rate)
-
-    return set_rates
-
-
 @pytest.fixture(autouse=True)
 def _frozen_clock(monkeypatch):
     """A fixed clock, so a window never slides during a test and Retry-After is exact."""
