@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "apps.cart",
     "apps.orders",
     "apps.payments",
+    "apps.checkout",
 ]
 
 MIDDLEWARE = [
