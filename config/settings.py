@@ -297,6 +297,10 @@ FRONTEND_URL = env.str("FRONTEND_URL", default="http://localhost:3000").rstrip("
 DEFAULT_CURRENCY = env_loader.validate_currency(env.str("DEFAULT_CURRENCY", default="USD"))
 SHIPPING_FLAT_RATE = Decimal(env.str("SHIPPING_FLAT_RATE", default="0.00"))
 ORDER_RESERVATION_MINUTES = env.int("ORDER_RESERVATION_MINUTES", default=30)
+# All payment-provider calls of one request together (start, confirm, the SDK's retries) stop after
+# this, below gunicorn's worker timeout (GUNICORN_TIMEOUT, 30 s): the payment stays pending and the
+# webhook or the sync finishes it (apps/payments/providers/budget.py).
+PAYMENT_PROVIDER_BUDGET_SECONDS = env.float("PAYMENT_PROVIDER_BUDGET_SECONDS", default=20.0)
 
 # --- Payments (providers arrive with the orders and Stripe issues) --------------------------
 STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")

@@ -27,7 +27,10 @@ from apps.core.models import IdempotencyKey
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 255
 TTL = timedelta(hours=24)
-LOCK_SECONDS = 30
+# A claim is taken over only once its request cannot still be running: gunicorn kills a worker
+# after GUNICORN_TIMEOUT (30 s by default, and a request's provider calls stop before that,
+# PAYMENT_PROVIDER_BUDGET_SECONDS), so twice that leaves a margin.
+LOCK_SECONDS = 60
 WAIT_SECONDS = 5.0
 POLL_SECONDS = 0.05
 

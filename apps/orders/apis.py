@@ -1,147 +1,17 @@
-"""Thin views for checkout, buyers' orders and sellers' fulfilment."""
+"""Thin views for sellers' fulfilment (the buyer's order views are apps.checkout's: they show the
+order's payment)."""
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import serializers, status
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.core.exceptions import PaymentDeclined
-from apps.core.idempotency import HEADER, IdempotentMixin
 from apps.core.permissions import IsSeller
 from apps.orders import selectors, services
-from apps.orders.models import Order, OrderStatus
-from apps.orders.serializers import (
-    CheckoutInputSerializer,
-    OrderDetailOutputSerializer,
-    OrderOutputSerializer,
-    PayInputSerializer,
-    SellerOrderOutputSerializer,
-    ShipInputSerializer,
-)
-from apps.payments.providers.base import PaymentStatus
-from apps.payments.services import checkout_payment, order_pay, payment_method_check
-
-IDEMPOTENCY_PARAMETER = OpenApiParameter(
-    HEADER, location=OpenApiParameter.HEADER, required=False, description="Retry-safe key (at most 255 characters)."
-)
-REPLAY_HEADERS = {"Idempotent-Replayed": {"schema": {"type": "string", "enum": ["true"]}}}
-
-
-def _detail(number: str, request) -> dict:
-    return OrderDetailOutputSerializer(selectors.order_get_for_buyer(buyer=request.user, number=number)).data
-
-
-class CheckoutApi(IdempotentMixin, APIView):
-    @extend_schema(
-        request=CheckoutInputSerializer,
-        responses={
-            201: OrderDetailOutputSerializer,
-            409: OpenApiResponse(description="insufficient_stock, with {product, requested, available} per line."),
-        },
-        parameters=[IDEMPOTENCY_PARAMETER],
-        tags=["checkout"],
-    )
-    def post(self, request):
-        data = CheckoutInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        payment_method = data.validated_data.get("payment_method")
-        if payment_method:
-            payment_method_check(payment_method=payment_method)
-        order = services.order_place(
-            buyer=request.user,
-            shipping_address=data.shipping_snapshot(buyer=request.user),
-            idempotency_key=request.headers.get(HEADER),
-        )
-        checkout_payment(order=order, payment_method=payment_method)
-        return Response(_detail(order.number, request), status=status.HTTP_201_CREATED)
-
-
-class OrderListApi(ListAPIView):
-    serializer_class = OrderOutputSerializer
-
-    class FilterSerializer(serializers.Serializer):
-        status = serializers.ChoiceField(choices=OrderStatus.choices, required=False)
-
-    def get_queryset(self):
-        if getattr(self, "swagger_fake_view", False):  # schema generation: no user
-            return Order.objects.none()
-        # A plain dict: from a QueryDict, DRF takes ?status= (empty) for absent instead of refusing it.
-        params = self.FilterSerializer(data=self.request.query_params.dict())
-        params.is_valid(raise_exception=True)
-        return selectors.order_list_for_buyer(buyer=self.request.user, status=params.validated_data.get("status"))
-
-    @extend_schema(
-        parameters=[OpenApiParameter("status", enum=OrderStatus.values, required=False)],
-        tags=["orders"],
-    )
-    def get(self, request, *args, **kwargs):
-        return super().get(request, *args, **kwargs)
-
-
-NOT_CANCELLABLE = "invalid_transition: the order is shipped, delivered or cancelled already."
-NOT_SHIPPED = "invalid_transition: the order is not shipped."
-
-
-class OrderDetailApi(APIView):
-    @extend_schema(responses={200: OrderDetailOutputSerializer}, tags=["orders"])
-    def get(self, request, number: str):
-        return Response(_detail(number, request))
-
-
-class OrderPayApi(IdempotentMixin, APIView):
-    @extend_schema(
-        request=PayInputSerializer,
-        responses={
-            200: OrderDetailOutputSerializer,
-            402: OpenApiResponse(description="Declined: code is card_declined, insufficient_funds, ..."),
-            409: OpenApiResponse(description="invalid_transition: the order is paid or cancelled already."),
-            503: OpenApiResponse(description="The payment provider is unavailable; the order stays payable."),
-        },
-        parameters=[IDEMPOTENCY_PARAMETER],
-        tags=["orders"],
-    )
-    def post(self, request, number: str):
-        order = selectors.order_get_for_buyer(buyer=request.user, number=number, details=False)
-        data = PayInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        payment = order_pay(
-            order=order,
-            payment_method=data.validated_data["payment_method"],
-            idempotency_key=request.headers.get(HEADER),
-        )
-        if payment.status == PaymentStatus.FAILED:
-            raise PaymentDeclined(
-                payment.response.get("failure_message") or "The payment was declined.",
-                code=payment.failure_code or "card_declined",
-            )
-        return Response(_detail(number, request))
-
-
-class OrderCancelApi(APIView):
-    @extend_schema(
-        request=None,
-        responses={200: OrderDetailOutputSerializer, 409: OpenApiResponse(description=NOT_CANCELLABLE)},
-        tags=["orders"],
-    )
-    def post(self, request, number: str):
-        order = selectors.order_get_for_buyer(buyer=request.user, number=number, details=False)
-        services.order_cancel(order=order, actor=request.user)
-        return Response(_detail(number, request))
-
-
-class OrderConfirmDeliveryApi(APIView):
-    @extend_schema(
-        request=None,
-        responses={200: OrderDetailOutputSerializer, 409: OpenApiResponse(description=NOT_SHIPPED)},
-        tags=["orders"],
-    )
-    def post(self, request, number: str):
-        order = selectors.order_get_for_buyer(buyer=request.user, number=number, details=False)
-        services.order_confirm_delivery(order=order, actor=request.user)
-        return Response(_detail(number, request))
+from apps.orders.models import Order
+from apps.orders.serializers import SellerOrderOutputSerializer, ShipInputSerializer
 
 
 class SellerOrderListApi(ListAPIView):

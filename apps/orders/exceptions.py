@@ -1,4 +1,6 @@
-from rest_framework import status
+from __future__ import annotations
+
+from decimal import Decimal
 
 from apps.core.exceptions import ApplicationError, Conflict
 
@@ -18,22 +20,24 @@ class InvalidTransition(Conflict):
     default_code = "invalid_transition"
 
     @classmethod
-    def refused(cls, *, status: str, change: str) -> "InvalidTransition":
+    def refused(cls, *, status: str, change: str) -> InvalidTransition:
         """``An order that is <status> cannot <change>.``, with the current ``status`` in the body."""
         return cls(f"An order that is {status.replace('_', ' ')} cannot {change}.", extra={"status": status})
 
 
-class InvalidPaymentMethod(ApplicationError):
-    default_detail = "Unknown payment method."
-    default_code = "invalid_payment_method"
+class AmountOutOfRange(Conflict):
+    default_detail = "The order's total is outside what the payment provider can charge."
+    default_code = "amount_out_of_range"
+
+    @classmethod
+    def for_total(cls, *, total: Decimal, currency: str, limits: tuple[Decimal, Decimal]) -> AmountOutOfRange:
+        low, high = limits
+        return cls(
+            f"An order total of {total} {currency} cannot be charged: it must be between {low} and {high}.",
+            extra={"total": str(total), "min_amount": str(low), "max_amount": str(high)},
+        )
 
 
-class PaymentProviderUnavailable(ApplicationError):
-    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-    default_detail = "The payment provider is unavailable; the order is kept and can be paid later."
-    default_code = "payment_provider_unavailable"
-
-
-class PaymentUnderReview(Conflict):
-    default_detail = "A payment for this order did not match its total and is being reviewed; it cannot be paid now."
-    default_code = "payment_under_review"
+class OrderUnderReview(Conflict):
+    default_detail = "A payment of this order is being reviewed by staff; it cannot be shipped until they settle it."
+    default_code = "needs_review"

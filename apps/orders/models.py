@@ -44,8 +44,10 @@ class Order(TimeStampedModel):
     total = models.DecimalField(max_digits=12, decimal_places=2)
     shipping_address = models.JSONField()
     needs_review = models.BooleanField(default=False)
-    # The Idempotency-Key of the checkout that made it: a retried checkout finds this order.
+    # The Idempotency-Key of the checkout that made it and the hash of that request: for 24 hours
+    # a retried checkout with the same key and body finds this order (apps.core.idempotency.TTL).
     idempotency_key = models.CharField(max_length=255, blank=True)
+    idempotency_hash = models.CharField(max_length=64, blank=True)
     paid_at = models.DateTimeField(null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
 

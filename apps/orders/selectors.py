@@ -7,13 +7,12 @@ from django.db.models import Prefetch, QuerySet
 from apps.accounts.models import User
 from apps.core.exceptions import NotFound
 from apps.orders.models import LineStatus, Order, OrderEvent, OrderLine
-from apps.payments.models import Payment
 
 
 def _with_details(queryset: QuerySet[Order], *, events: bool) -> QuerySet[Order]:
     queryset = queryset.prefetch_related(
         Prefetch("lines", queryset=OrderLine.objects.order_by("id")),
-        Prefetch("payments", queryset=Payment.objects.order_by("-attempt")),
+        "payments",  # newest attempt first (the payment model's ordering); its first is the order's payment
     )
     if events:
         queryset = queryset.prefetch_related(

@@ -1,11 +1,9 @@
-from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from apps.accounts.models import Address
 from apps.core.exceptions import NotFound
 from apps.core.fields import JSONCharField
-from apps.orders.models import LineStatus, Order, OrderStatus
-from apps.payments.providers.base import PaymentStatus
+from apps.orders.models import LineStatus, OrderStatus
 
 
 class ShippingAddressSerializer(serializers.Serializer):
@@ -76,19 +74,6 @@ class OrderLineOutputSerializer(serializers.Serializer):
     tracking_number = serializers.CharField(read_only=True)
 
 
-class PaymentOutputSerializer(serializers.Serializer):
-    provider = serializers.CharField(read_only=True)
-    status = serializers.ChoiceField(choices=PaymentStatus.CHOICES, read_only=True)
-    amount = serializers.DecimalField(max_digits=12, decimal_places=2, read_only=True)
-    failure_code = serializers.CharField(read_only=True, allow_blank=True)
-    client_secret = serializers.CharField(read_only=True, allow_null=True)
-
-    def to_representation(self, payment):
-        data = super().to_representation(payment)
-        data["client_secret"] = payment.client_secret or None
-        return data
-
-
 class OrderEventOutputSerializer(serializers.Serializer):
     at = serializers.DateTimeField(read_only=True)
     to = serializers.CharField(source="to_status", read_only=True)
@@ -119,7 +104,9 @@ class OrderEventOutputSerializer(serializers.Serializer):
         return f"store:{store.slug}" if store else "system"
 
 
-class OrderOutputSerializer(serializers.Serializer):
+class OrderBaseSerializer(serializers.Serializer):
+    """An order as its buyer sees it, without its payment (apps.checkout adds it)."""
+
     number = serializers.CharField(read_only=True)
     status = serializers.ChoiceField(choices=OrderStatus.choices, read_only=True)
     created_at = serializers.DateTimeField(read_only=True)
@@ -129,17 +116,6 @@ class OrderOutputSerializer(serializers.Serializer):
     total = serializers.DecimalField(max_digits=12, decimal_places=2, read_only=True)
     currency = serializers.CharField(read_only=True)
     shipping_address = ShippingAddressSerializer(read_only=True)
-    payment = serializers.SerializerMethodField()
-    needs_review = serializers.BooleanField(read_only=True)
-
-    @extend_schema_field(PaymentOutputSerializer(allow_null=True))
-    def get_payment(self, order: Order):
-        payments = list(order.payments.all())
-        return PaymentOutputSerializer(payments[0]).data if payments else None
-
-
-class OrderDetailOutputSerializer(OrderOutputSerializer):
-    events = OrderEventOutputSerializer(many=True, read_only=True)
 
 
 class SellerOrderOutputSerializer(serializers.Serializer):

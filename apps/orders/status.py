@@ -1,7 +1,9 @@
-"""The order state machine: the only allowed transitions (API.md), as data."""
+"""The order state machine as data: the only allowed transitions (API.md), and what each status
+does to the order's lines."""
 
 from __future__ import annotations
 
+from apps.orders.models import LineStatus as L
 from apps.orders.models import OrderStatus as S
 
 TRANSITIONS: dict[str, frozenset[str]] = {
@@ -13,6 +15,14 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     S.CANCELLED: frozenset(),
 }
 FINAL = frozenset(status for status, targets in TRANSITIONS.items() if not targets)
+
+# The line statuses an order's new status moves, as {order status: {line status from: to}}. Shipping
+# is per line (each seller ships their own, apps.orders.services.order_ship_lines); these follow the
+# order as a whole.
+LINE_CASCADE: dict[str, dict[str, str]] = {
+    S.CANCELLED: {L.PENDING: L.CANCELLED},
+    S.DELIVERED: {L.SHIPPED: L.DELIVERED},
+}
 
 
 def is_allowed(current: str, target: str) -> bool:

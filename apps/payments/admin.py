@@ -1,15 +1,6 @@
 from django.contrib import admin
 
-from apps.payments.models import Payment, SimulatedPayment, WebhookEvent
-
-
-@admin.register(Payment)
-class PaymentAdmin(admin.ModelAdmin):
-    list_display = ["order", "attempt", "provider", "status", "amount", "currency", "failure_code", "created_at"]
-    list_filter = ["provider", "status"]
-    search_fields = ["order__number", "reference"]
-    raw_id_fields = ["order"]
-    exclude = ["client_secret"]
+from apps.payments.models import SimulatedPayment, WebhookEvent
 
 
 @admin.register(SimulatedPayment)

@@ -6,14 +6,9 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.core.exceptions import ApplicationError
+from apps.payments.exceptions import InvalidSignature
 from apps.payments.providers.base import WebhookSignatureError
 from apps.payments.webhooks import webhook_receive
-
-
-class InvalidSignature(ApplicationError):
-    default_detail = "The webhook signature is missing, wrong or too old."
-    default_code = "invalid_signature"
 
 
 class StripeWebhookApi(APIView):

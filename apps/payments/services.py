@@ -1,43 +1,385 @@
-"""Payment flows: start, confirm, apply a result to the order, refund, cancel.
+"""Payment flows: start an attempt, record what the provider says, apply a success to the order,
+refund, cancel, and the sweeps that finish what a crash or a provider error left undone.
 
-Providers are called outside any database transaction (never while a row lock is held); each
-call that moves money carries an idempotency key derived from the order and the attempt, so a
-retry cannot charge or refund twice. A Payment row per attempt records what the provider said.
+Providers are called outside any database transaction (never while a row lock is held). Every
+call that moves money carries an idempotency key made of the order number, the attempt and a
+sequence, so a retry cannot charge or refund twice. A Payment row per attempt records what the
+provider said; a Refund row is written *before* the provider is asked to refund, so no refund
+is lost when the request dies or the provider fails: ``payments_refund_due`` sends it later.
 """
 
 from __future__ import annotations
 
 import logging
-import uuid
+from decimal import Decimal
 
-from django.db import transaction
-from django.db.models import Max
+from django.db import IntegrityError, transaction
+from django.db.models import Exists, Max, OuterRef, Q, Sum
 
-from apps.orders.exceptions import (
-    InvalidPaymentMethod,
-    InvalidTransition,
-    PaymentProviderUnavailable,
-    PaymentUnderReview,
-)
+from apps.accounts.models import User
+from apps.core.money import money
+from apps.orders.exceptions import InvalidTransition
+from apps.orders.locks import lock_order
 from apps.orders.models import Order, OrderStatus
-from apps.orders.services import order_lock, order_mark_paid
-from apps.payments.models import Payment
+from apps.orders.services import order_flag_for_review, order_mark_paid, order_note
+from apps.payments.exceptions import InvalidPaymentMethod, RefundExceeds
+from apps.payments.locks import lock_payment, lock_payments_of_order, lock_refund
+from apps.payments.models import Payment, Refund
 from apps.payments.providers import get_provider
 from apps.payments.providers.base import (
     InvalidPaymentMethodError,
     PaymentResult,
     PaymentStatus,
     ProviderError,
+    RefundResult,
+    RefundStatus,
 )
 
 logger = logging.getLogger(__name__)
 OPEN_STATUSES = (PaymentStatus.PENDING, PaymentStatus.FAILED, PaymentStatus.REQUIRES_ACTION)
+# Payments holding money Bazaar may have to give back.
+CAPTURED_STATUSES = (PaymentStatus.SUCCEEDED, PaymentStatus.PARTIALLY_REFUNDED)
+# A provider's answer about an intent never says "refunded" to Bazaar's books: refunds are
+# Refund rows, and the payment's refund statuses follow from them.
+_INTENT_VIEW = {
+    PaymentStatus.REFUNDED: PaymentStatus.SUCCEEDED,
+    PaymentStatus.PARTIALLY_REFUNDED: PaymentStatus.SUCCEEDED,
+}
 
 
 def payment_for_reference(*, provider: str, reference: str) -> Payment | None:
     if not reference:
         return None
     return Payment.objects.filter(provider=provider, reference=reference).select_related("order").first()
+
+
+def payment_latest(*, order: Order) -> Payment | None:
+    return order.payments.order_by("-attempt").first()
+
+
+def payment_method_check(*, payment_method: str) -> None:
+    """Raises InvalidPaymentMethod when the configured provider would refuse the method outright
+    (its format: no network)."""
+    try:
+        get_provider().check_method(payment_method=payment_method)
+    except InvalidPaymentMethodError as error:
+        raise InvalidPaymentMethod(str(error)) from error
+
+
+def _copy(source: Payment, target: Payment) -> Payment:
+    """Bring the caller's ``target`` up to date with the row read under the lock."""
+    for field in Payment._meta.concrete_fields:
+        setattr(target, field.attname, getattr(source, field.attname))
+    return target
+
+
+def payment_record(*, payment: Payment, result: PaymentResult) -> Payment:
+    """Store the provider's answer about an attempt, checked against the row as it is now (read
+    under its lock, not as the caller read it earlier): an answer never moves a payment back
+    (PaymentStatus.RANK), so a late ``pending`` cannot undo a success, nor a success a refund.
+    A success records ``amount_received``, what the provider actually took."""
+    status = _INTENT_VIEW.get(result.status, result.status)
+    with transaction.atomic():
+        locked = lock_payment(pk=payment.pk)
+        if PaymentStatus.RANK[status] < PaymentStatus.RANK[locked.status]:
+            return _copy(locked, payment)
+        locked.status = status
+        locked.reference = result.reference or locked.reference
+        locked.failure_code = result.failure_code
+        locked.client_secret = result.client_secret or locked.client_secret
+        locked.response = (
+            {**result.raw, "failure_message": result.failure_message} if result.failure_message else result.raw
+        )
+        if status == PaymentStatus.SUCCEEDED and locked.amount_received is None:
+            locked.amount_received = money(result.amount)
+        locked.save()
+    return _copy(locked, payment)
+
+
+def payment_mark_failed(*, payment: Payment, failure_code: str, message: str) -> Payment:
+    """Record that an attempt failed on Bazaar's side of the provider (a payment method the provider
+    does not know), unless the provider said more since."""
+    with transaction.atomic():
+        locked = lock_payment(pk=payment.pk)
+        if locked.status == PaymentStatus.PENDING:
+            locked.status, locked.failure_code = PaymentStatus.FAILED, failure_code
+            locked.response = {**locked.response, "failure_message": message}
+            locked.save(update_fields=["status", "failure_code", "response", "updated_at"])
+    return _copy(locked, payment)
+
+
+def payment_start(*, order: Order) -> Payment:
+    """Open a new payment attempt for a ``pending_payment`` order with the provider. Raises
+    InvalidTransition when the order is not payable (never a second attempt on a paid order) and
+    ProviderError (the attempt stays ``pending`` with no reference, and the order payable)."""
+    provider = get_provider()
+    with transaction.atomic():
+        locked = lock_order(pk=order.pk)
+        if locked.status != OrderStatus.PENDING_PAYMENT:
+            raise InvalidTransition.refused(status=locked.status, change="be paid")
+        attempt = (locked.payments.aggregate(last=Max("attempt"))["last"] or 0) + 1
+        payment = Payment.objects.create(
+            order=locked, provider=provider.name, attempt=attempt, amount=locked.total, currency=locked.currency
+        )
+    result = provider.start(
+        amount=payment.amount,
+        currency=payment.currency,
+        reference=order.number,
+        idempotency_key=f"order-{order.number}-attempt-{attempt}-start",
+    )
+    return payment_record(payment=payment, result=result)
+
+
+def payment_confirm(*, payment: Payment, payment_method: str, idempotency_key: str) -> PaymentResult:
+    """Ask the attempt's provider to charge ``payment_method``. Raises InvalidPaymentMethodError
+    (the provider does not know the method) and ProviderError; records nothing."""
+    return get_provider(payment.provider).confirm(
+        payment_ref=payment.reference, payment_method=payment_method, idempotency_key=idempotency_key
+    )
+
+
+def payment_apply_result(*, payment: Payment, result: PaymentResult, note: str) -> str:
+    """Store what the provider said and, for a success, apply it to the order. Returns the outcome:
+    ``paid`` (this attempt paid the order), ``already_paid`` (a replay of that), ``needs_review``
+    (the amount or currency does not match: flagged, staff settle it), ``refund`` (the order was
+    cancelled meanwhile, or another attempt paid it: this charge is refunded, unless staff review
+    the order), or the payment's status when it is not a success."""
+    payment_record(payment=payment, result=result)
+    if payment.status != PaymentStatus.SUCCEEDED:
+        return payment.status
+    if payment.settles_order:
+        return "already_paid"
+    with transaction.atomic():
+        outcome = order_mark_paid(
+            order_id=payment.order_id, amount=payment.amount_received, currency=result.currency, note=note
+        )
+        if outcome == "paid":
+            Payment.objects.filter(pk=payment.pk).update(settles_order=True)
+            payment.settles_order = True
+    if outcome in ("refund", "already_paid"):  # cancelled meanwhile, or a second charge for a paid order
+        order = Order.objects.only("needs_review", "number").get(pk=payment.order_id)
+        if not order.needs_review:
+            reason = "order cancelled" if outcome == "refund" else "charged twice"
+            refund = refund_request(payment=payment, reason=reason)
+            if refund is not None:
+                refund_send(refund=refund)
+        return "refund"
+    return outcome
+
+
+# --- refunds ------------------------------------------------------------------------------------
+
+
+def _refundable(payment: Payment) -> Decimal:
+    """What the payment received and is not yet refunded nor being refunded (on a locked payment)."""
+    claimed = payment.refunds.exclude(status=RefundStatus.FAILED).aggregate(total=Sum("amount"))["total"]
+    return money((payment.amount_received or 0) - (claimed or 0))
+
+
+def refund_request(
+    *, payment: Payment, amount: Decimal | None = None, reason: str = "", actor: User | None = None
+) -> Refund | None:
+    """Record a refund of ``amount`` (default: all that is left) before anyone asks the provider;
+    ``refund_send`` then sends it (and the sweep, if that fails). Returns None when nothing is left
+    to refund. Raises RefundExceeds for more than the payment received minus what is refunded or
+    being refunded: concurrent requests are serialised on the payment's lock."""
+    with transaction.atomic():
+        locked = lock_payment(pk=payment.pk)
+        if locked.status not in CAPTURED_STATUSES:
+            if amount is None:
+                return None
+            raise RefundExceeds(f"The payment is {locked.status}: nothing was received to refund.")
+        left = _refundable(locked)
+        amount = left if amount is None else money(amount)
+        if amount > left:
+            raise RefundExceeds(
+                f"A refund of {amount} is more than the {left} left to refund.", extra={"refundable": str(left)}
+            )
+        if amount <= 0:
+            return None
+        sequence = locked.refunds.filter(origin=Refund.Origin.BAZAAR).count() + 1
+        refund = Refund.objects.create(
+            payment=locked,
+            amount=amount,
+            idempotency_key=f"order-{locked.order.number}-attempt-{locked.attempt}-refund-{sequence}",
+            reason=reason[:200],
+            requested_by=actor,
+        )
+        if actor is not None and actor.is_staff:  # what staff do to money shows in the order's history
+            order = lock_order(pk=locked.order_id)
+            order_note(order=order, note=f"refund of {amount} {locked.currency} asked by staff: {reason}", actor=actor)
+    return refund
+
+
+def refund_send(*, refund: Refund) -> Refund:
+    """Ask the provider for a recorded, unsent refund (idempotent: the refund's own key). A
+    provider error leaves it pending for the sweep (retryable) or marks it failed (a refusal, for
+    staff to retry); a refund the provider left pending is asked about later, never sent again."""
+    if refund.status != RefundStatus.PENDING or refund.reference:
+        return refund
+    payment = refund.payment
+    try:
+        result = get_provider(payment.provider).refund(
+            payment_ref=payment.reference, amount=refund.amount, idempotency_key=refund.idempotency_key
+        )
+    except ProviderError as error:
+        logger.warning("refund %s failed (%s); retryable: %s", refund.idempotency_key, error, error.retryable)
+        with transaction.atomic():
+            locked = lock_refund(pk=refund.pk)
+            locked.tries += 1
+            locked.failure = str(error)[:500]
+            if not error.retryable and locked.status == RefundStatus.PENDING and not locked.reference:
+                locked.status = RefundStatus.FAILED
+            locked.save(update_fields=["tries", "failure", "status", "updated_at"])
+        return locked
+    return refund_apply(refund=refund, result=result)
+
+
+def refund_apply(*, refund: Refund, result: RefundResult) -> Refund:
+    """Record the provider's answer about a refund; a success adds to the payment's refunded amount
+    (once: a refund no longer pending is never applied again)."""
+    with transaction.atomic():
+        locked = lock_refund(pk=refund.pk)
+        if locked.status != RefundStatus.PENDING:
+            return locked
+        locked.tries += 1
+        if result.status == RefundStatus.SUCCEEDED and not result.reference and result.amount == 0:
+            # The charge was refunded in full outside Bazaar before this refund reached it.
+            locked.status, locked.failure = RefundStatus.FAILED, "already refunded at the provider"
+            locked.save(update_fields=["status", "failure", "tries", "updated_at"])
+            _record_outside_refund(
+                payment=locked.payment, amount=locked.amount, key=f"already-refunded-{locked.idempotency_key}"
+            )
+            return locked
+        locked.reference = result.reference or locked.reference
+        if result.status == RefundStatus.SUCCEEDED:
+            locked.status, locked.failure = RefundStatus.SUCCEEDED, ""
+            _payment_refunded(payment_id=locked.payment_id, amount=locked.amount, reference=locked.reference)
+        elif result.status == RefundStatus.FAILED:
+            locked.status, locked.failure = RefundStatus.FAILED, "the provider could not complete the refund"
+        locked.save(update_fields=["status", "reference", "failure", "tries", "updated_at"])
+    return locked
+
+
+def _payment_refunded(*, payment_id: int, amount: Decimal, reference: str = "") -> Payment:
+    payment = lock_payment(pk=payment_id)
+    payment.amount_refunded = money(payment.amount_refunded + amount)
+    payment.status = (
+        PaymentStatus.REFUNDED
+        if payment.amount_refunded >= (payment.amount_received or 0)
+        else PaymentStatus.PARTIALLY_REFUNDED
+    )
+    payment.refund_reference = reference or payment.refund_reference
+    payment.save(update_fields=["amount_refunded", "status", "refund_reference", "updated_at"])
+    return payment
+
+
+def _record_outside_refund(*, payment: Payment, amount: Decimal, key: str) -> Refund | None:
+    """A refund made at the provider, not asked by Bazaar: recorded once (``key``), added to the
+    payment, and the order flagged for staff (no status or stock changes by itself)."""
+    with transaction.atomic():
+        locked = lock_payment(pk=payment.pk)
+        amount = min(money(amount), _refundable(locked))
+        if amount <= 0:
+            return None
+        try:
+            with transaction.atomic():
+                refund = Refund.objects.create(
+                    payment=locked,
+                    amount=amount,
+                    status=RefundStatus.SUCCEEDED,
+                    origin=Refund.Origin.PROVIDER,
+                    idempotency_key=key,
+                    reason="refunded at the provider",
+                )
+        except IntegrityError:
+            return None  # recorded already: a replayed event
+        _payment_refunded(payment_id=locked.pk, amount=amount)
+        order = lock_order(pk=locked.order_id)
+        order_flag_for_review(order=order, note=f"{amount} {locked.currency} refunded outside Bazaar")
+    return refund
+
+
+def payment_outside_refund(*, payment: Payment, refunded_total: Decimal, key: str) -> Refund | None:
+    """The provider says the payment's charge has ``refunded_total`` refunded in all. What exceeds
+    the refunds Bazaar knows (sent, pending or already recorded) was made outside Bazaar and is
+    recorded once; an older or replayed event (a smaller or equal total) changes nothing."""
+    with transaction.atomic():
+        locked = lock_payment(pk=payment.pk)
+        known = locked.refunds.exclude(status=RefundStatus.FAILED).aggregate(total=Sum("amount"))["total"] or 0
+        excess = money(refunded_total - known)
+        if excess <= 0:
+            return None
+        return _record_outside_refund(payment=locked, amount=excess, key=key)
+
+
+def refund_check(*, refund: Refund) -> Refund:
+    """Ask the provider about a refund it answered ``pending`` (never request it again)."""
+    try:
+        result = get_provider(refund.payment.provider).refund_retrieve(refund_ref=refund.reference)
+    except ProviderError as error:
+        logger.warning("could not fetch refund %s (%s); will try again", refund.reference, error)
+        return refund
+    return refund_apply(refund=refund, result=result)
+
+
+def payments_refund_due() -> int:
+    """The refund sweep; returns how many refunds it sent or asked about. It sends refunds recorded
+    and not sent (a crash, a provider error), asks about those the provider left pending, and
+    records then sends what is due and was never recorded: charges on cancelled orders and second
+    charges of paid ones. Orders flagged ``needs_review`` are left to staff."""
+    handled = 0
+    for refund in Refund.objects.filter(status=RefundStatus.PENDING).select_related("payment__order").order_by("pk"):
+        if refund.reference:
+            refund_check(refund=refund)
+        else:
+            refund_send(refund=refund)
+        handled += 1
+    settled_elsewhere = Payment.objects.filter(order_id=OuterRef("order_id"), settles_order=True)
+    due = (
+        Payment.objects.filter(status__in=CAPTURED_STATUSES, order__needs_review=False)
+        .filter(Q(order__status=OrderStatus.CANCELLED) | Q(Exists(settled_elsewhere), settles_order=False))
+        .exclude(refunds__status=RefundStatus.PENDING)
+        .select_related("order")
+        .order_by("pk")
+    )
+    for payment in due:
+        reason = "order cancelled" if payment.order.status == OrderStatus.CANCELLED else "charged twice"
+        refund = refund_request(payment=payment, reason=reason)
+        if refund is not None:
+            refund_send(refund=refund)
+            handled += 1
+    return handled
+
+
+def payments_refund_cancelled(*, order: Order, actor: User | None = None) -> list[Refund]:
+    """Inside the transaction that cancels ``order``: record a refund of every charge it holds
+    (sent after commit). None for an order flagged ``needs_review``: staff settle it."""
+    if order.needs_review:
+        return []
+    refunds = []
+    for payment in lock_payments_of_order(order_id=order.pk):
+        if payment.status in CAPTURED_STATUSES:
+            refund = refund_request(payment=payment, reason="order cancelled", actor=actor)
+            if refund is not None:
+                refunds.append(refund)
+    return refunds
+
+
+def payments_cancel_open(*, order_id: int) -> None:
+    """Cancel the open attempts of a cancelled order with the provider (after commit). An attempt
+    that turns out to have succeeded is applied, which refunds it."""
+    number = Order.objects.values_list("number", flat=True).get(pk=order_id)
+    for payment in Payment.objects.filter(order_id=order_id, status__in=OPEN_STATUSES).exclude(reference=""):
+        try:
+            result = get_provider(payment.provider).cancel(
+                payment_ref=payment.reference,
+                idempotency_key=f"order-{number}-attempt-{payment.attempt}-cancel",
+            )
+        except ProviderError:
+            logger.exception("cancelling payment %s failed", payment.reference)
+            continue
+        payment_apply_result(payment=payment, result=result, note=f"{payment.provider}: cancelled order")
 
 
 def payments_sync(*, provider: str | None = None) -> int:
@@ -56,166 +398,3 @@ def payments_sync(*, provider: str | None = None) -> int:
         payment_apply_result(payment=payment, result=result, note=f"reconciled with {payment.provider}")
         checked += 1
     return checked
-
-
-def payment_latest(*, order: Order) -> Payment | None:
-    return order.payments.order_by("-attempt").first()
-
-
-def _record(payment: Payment, result: PaymentResult) -> Payment:
-    """Store the provider's answer. A refund is final: a late or replayed answer that predates it
-    (a success arriving after the refund) does not move the payment back."""
-    if payment.status == PaymentStatus.REFUNDED and result.status != PaymentStatus.REFUNDED:
-        return payment
-    if payment.status == PaymentStatus.SUCCEEDED and result.status not in (
-        PaymentStatus.SUCCEEDED,
-        PaymentStatus.REFUNDED,
-    ):
-        return payment  # an older "failed" or "pending" arriving after the success
-    payment.reference = result.reference
-    payment.status = result.status
-    payment.failure_code = result.failure_code
-    payment.client_secret = result.client_secret or payment.client_secret
-    payment.response = (
-        {**result.raw, "failure_message": result.failure_message} if result.failure_message else result.raw
-    )
-    payment.save(update_fields=["reference", "status", "failure_code", "client_secret", "response", "updated_at"])
-    return payment
-
-
-def payment_start(*, order: Order) -> Payment:
-    """Open a new payment attempt for a pending order with the provider. Raises ProviderError
-    (the attempt stays ``pending`` with no reference, and the order payable)."""
-    provider = get_provider()
-    with transaction.atomic():
-        locked = order_lock(pk=order.pk)
-        attempt = (locked.payments.aggregate(last=Max("attempt"))["last"] or 0) + 1
-        payment = Payment.objects.create(
-            order=locked, provider=provider.name, attempt=attempt, amount=locked.total, currency=locked.currency
-        )
-    result = provider.start(
-        amount=payment.amount,
-        currency=payment.currency,
-        reference=order.number,
-        idempotency_key=f"order-{order.number}-attempt-{attempt}-start",
-    )
-    return _record(payment, result)
-
-
-def payment_apply_result(*, payment: Payment, result: PaymentResult, note: str) -> Payment:
-    """Store what the provider said and, for a success, mark the order paid; a success for an
-    order cancelled meanwhile is refunded at once."""
-    _record(payment, result)
-    if payment.status == PaymentStatus.SUCCEEDED:
-        outcome = order_mark_paid(order_id=payment.order_id, amount=result.amount, currency=result.currency, note=note)
-        paid_by_another = (
-            outcome == "already_paid"
-            and Payment.objects.filter(order_id=payment.order_id, status=PaymentStatus.SUCCEEDED)
-            .exclude(pk=payment.pk)
-            .exists()
-        )
-        if outcome == "refund" or paid_by_another:  # cancelled meanwhile, or a second charge
-            payment_refund(payment=payment)
-    return payment
-
-
-def order_pay(*, order: Order, payment_method: str, idempotency_key: str | None = None) -> Payment:
-    """Confirm the order's open payment (or a new attempt) with ``payment_method``.
-
-    Returns the Payment: ``succeeded`` (the order is paid) or ``failed`` with a ``failure_code``
-    (the order stays payable). Raises InvalidTransition when the order is not payable,
-    InvalidPaymentMethod, or PaymentProviderUnavailable (nothing charged as far as we know)."""
-    order.refresh_from_db()
-    if order.status != OrderStatus.PENDING_PAYMENT:
-        raise InvalidTransition.refused(status=order.status, change="be paid")
-    if order.needs_review:
-        # A payment whose amount did not match already moved money: staff settle it before any other.
-        raise PaymentUnderReview()
-    provider = get_provider()
-    try:
-        payment = payment_latest(order=order)
-        if payment is None or payment.status not in OPEN_STATUSES or not payment.reference:
-            payment = payment_start(order=order)
-        # One confirmation per client request: the client's Idempotency-Key (its retries are
-        # answered by the idempotency layer before reaching here), else a fresh key, so a buyer
-        # retrying after topping up the card is not answered with the old decline.
-        confirm_key = f"order-{order.number}-attempt-{payment.attempt}-confirm-{idempotency_key or uuid.uuid4().hex}"
-        result = get_provider(payment.provider).confirm(
-            payment_ref=payment.reference, payment_method=payment_method, idempotency_key=confirm_key
-        )
-    except InvalidPaymentMethodError as error:
-        raise InvalidPaymentMethod(str(error)) from error
-    except ProviderError as error:
-        logger.warning("payment provider %s failed for order %s: %s", provider.name, order.number, error)
-        raise PaymentProviderUnavailable() from error
-    return payment_apply_result(payment=payment, result=result, note=f"paid with {provider.name}")
-
-
-def payment_refund(*, payment: Payment) -> Payment:
-    """Refund a succeeded payment in full (idempotent per payment)."""
-    provider = get_provider(payment.provider)
-    refund = provider.refund(
-        payment_ref=payment.reference,
-        amount=payment.amount,
-        idempotency_key=f"order-{payment.order.number}-attempt-{payment.attempt}-refund",
-    )
-    if refund.status == "succeeded":
-        payment.status = PaymentStatus.REFUNDED
-        payment.refund_reference = refund.reference
-        payment.save(update_fields=["status", "refund_reference", "updated_at"])
-    return payment
-
-
-def payment_refund_for_order(*, order_id: int) -> None:
-    """Refund every succeeded payment of a cancelled order; failures are logged and left for the
-    next sweep (``expire_orders`` refunds what is still due)."""
-    for payment in Payment.objects.filter(order_id=order_id, status=PaymentStatus.SUCCEEDED).select_related("order"):
-        try:
-            payment_refund(payment=payment)
-        except ProviderError:
-            logger.exception("refund of order %s attempt %s failed; will retry", payment.order.number, payment.attempt)
-
-
-def payment_cancel_for_order(*, order_id: int) -> None:
-    """Cancel the open payment attempts of a cancelled, unpaid order with the provider."""
-    for payment in Payment.objects.filter(order_id=order_id, status__in=OPEN_STATUSES).exclude(reference=""):
-        try:
-            result = get_provider(payment.provider).cancel(
-                payment_ref=payment.reference,
-                idempotency_key=f"order-{order_id}-attempt-{payment.attempt}-cancel",
-            )
-        except ProviderError:
-            logger.exception("cancelling payment %s failed", payment.reference)
-            continue
-        _record(payment, result)
-        if result.status == PaymentStatus.SUCCEEDED:  # it was paid after all: give the money back
-            payment_refund(payment=payment)
-
-
-def payments_refund_due() -> int:
-    """Refund succeeded payments of cancelled orders that a crash or provider error left unrefunded."""
-    due = Payment.objects.filter(status=PaymentStatus.SUCCEEDED, order__status=OrderStatus.CANCELLED)
-    order_ids = set(due.values_list("order_id", flat=True))
-    for order_id in order_ids:
-        payment_refund_for_order(order_id=order_id)
-    return len(order_ids)
-
-
-def checkout_payment(*, order: Order, payment_method: str | None) -> None:
-    """After checkout commits: start the payment, and confirm at once when a method was given.
-    A provider failure or a decline leaves the order pending_payment and payable later."""
-    try:
-        if payment_method:
-            order_pay(order=order, payment_method=payment_method)
-        else:
-            payment_start(order=order)
-    except (PaymentProviderUnavailable, ProviderError):
-        logger.warning("payment for order %s not started: provider unavailable", order.number)
-
-
-def payment_method_check(*, payment_method: str) -> None:
-    """Raises InvalidPaymentMethod when the configured provider would refuse the method outright."""
-    try:
-        get_provider().check_method(payment_method=payment_method)
-    except InvalidPaymentMethodError as error:
-        raise InvalidPaymentMethod(str(error)) from error

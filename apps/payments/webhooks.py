@@ -19,16 +19,27 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from apps.core.tasks import enqueue
+from apps.orders.locks import lock_order
 from apps.orders.models import Order
+from apps.orders.services import order_flag_for_review, order_note
 from apps.payments import tasks
-from apps.payments.models import Payment, WebhookEvent
+from apps.payments.models import Payment, Refund, WebhookEvent
 from apps.payments.providers import get_provider
-from apps.payments.providers.base import PaymentResult, PaymentStatus, ProviderEvent
-from apps.payments.services import payment_apply_result, payment_for_reference
+from apps.payments.providers.base import PaymentResult, PaymentStatus, ProviderEvent, RefundResult
+from apps.payments.services import payment_apply_result, payment_for_reference, payment_outside_refund, refund_apply
 
 logger = logging.getLogger(__name__)
 
-HANDLED = {"payment_intent.succeeded", "payment_intent.payment_failed", "charge.refunded"}
+HANDLED = {
+    "payment_intent.succeeded",
+    "payment_intent.payment_failed",
+    "charge.refunded",  # a refund, Bazaar's or one made in the provider's dashboard
+    "refund.updated",  # a refund the provider answered pending has finished (or failed)
+    "charge.refund.updated",  # the same, in Stripe's older event name
+    "charge.dispute.created",  # the buyer disputes the charge with their bank: staff must look
+    "charge.dispute.closed",
+}
+REFUND_EVENTS = {"refund.updated", "charge.refund.updated"}
 # An event still unprocessed this long after it arrived lost its task (or spent its retries).
 STALE_AFTER = timedelta(minutes=10)
 
@@ -110,8 +121,27 @@ def _apply(*, provider_name: str, event: ProviderEvent) -> str:
             failure_code=event.failure_code or "card_declined",
         )
         payment_apply_result(payment=payment, result=result, note=f"{provider_name} webhook {event.id}")
-    elif event.type == "charge.refunded" and event.amount is not None and event.amount >= payment.amount:
-        Payment.objects.filter(pk=payment.pk).update(status=PaymentStatus.REFUNDED, updated_at=timezone.now())
+    elif event.type == "charge.refunded" and event.amount is not None:
+        # Keyed by the cumulative total: a replay, or an older event arriving late, adds nothing.
+        key = f"{provider_name}-{payment.reference}-refunded-{event.amount}"
+        payment_outside_refund(payment=payment, refunded_total=event.amount, key=key)
+    elif event.type in REFUND_EVENTS and event.refund_reference:
+        refund = Refund.objects.filter(payment=payment, reference=event.refund_reference).first()
+        if refund is not None:
+            result = RefundResult(
+                reference=event.refund_reference, status=event.refund_status, amount=event.amount or refund.amount
+            )
+            refund_apply(refund=refund, result=result)
+    elif event.type == "charge.dispute.created":
+        with transaction.atomic():
+            order = lock_order(pk=payment.order_id)
+            note = f"the buyer disputes {event.amount} {event.currency} ({event.dispute_reason or 'no reason given'})"
+            order_flag_for_review(order=order, note=note)
+    elif event.type == "charge.dispute.closed":
+        with transaction.atomic():
+            order = lock_order(pk=payment.order_id)
+            status = (event.raw.get("data") or {}).get("object", {}).get("status") or "closed"
+            order_note(order=order, note=f"the dispute of {event.amount} {event.currency} is {status}")
     payment.refresh_from_db()
     return f"payment {payment.pk} {payment.status}"
 

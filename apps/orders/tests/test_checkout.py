@@ -223,11 +223,13 @@ def _checkout_queries(buyer, lines: int) -> int:
 
 def test_checkout_query_budget(buyer):
     """Fixed work plus one conditional stock update per line. Checkout with an immediate payment of
-    10 lines: at most 50 statements, counting the test's savepoints (about 10 of them)."""
+    10 lines: at most 60 statements, counting the savepoints (about 20 of them): each provider answer
+    is recorded against the payment row read under its lock (a stale read moved payments back), and
+    the attempt that pays the order is marked as such."""
     one = _checkout_queries(buyer, 1)
     ten = _checkout_queries(UserFactory(), 10)
     assert ten - one == 9  # exactly one more query per extra line: the stock update
-    assert ten <= 50
+    assert ten <= 60
     assert Payment.objects.count() == 2
 
 

@@ -7,8 +7,9 @@ from django.utils import timezone
 from apps.accounts.tests.factories import UserFactory
 from apps.catalog.models import Product
 from apps.catalog.tests.factories import ProductFactory
+from apps.checkout.services import checkout_expire
 from apps.orders.models import Order, OrderStatus
-from apps.orders.services import order_place, orders_expire
+from apps.orders.services import order_place
 from apps.orders.tests.factories import ADDRESS, fill_cart
 from apps.payments.models import Payment, SimulatedPayment
 from apps.payments.providers import get_provider
@@ -32,13 +33,13 @@ def test_expiry_cancels_old_unpaid_orders_and_returns_their_stock(settings):
     old, old_product = aged_order(minutes=31)
     fresh, fresh_product = aged_order(minutes=5)
 
-    assert orders_expire() == [old.number]
+    assert checkout_expire() == [old.number]
 
     assert Order.objects.get(pk=old.pk).status == OrderStatus.CANCELLED
     assert Product.objects.get(pk=old_product.pk).stock == 5
     assert Order.objects.get(pk=fresh.pk).status == OrderStatus.PENDING_PAYMENT
     assert Product.objects.get(pk=fresh_product.pk).stock == 3
-    assert orders_expire() == []  # idempotent: nothing returned twice
+    assert checkout_expire() == []  # idempotent: nothing returned twice
     assert Product.objects.get(pk=old_product.pk).stock == 5
 
 
@@ -46,7 +47,7 @@ def test_paid_orders_never_expire(settings):
     settings.ORDER_RESERVATION_MINUTES = 30
     order, product = aged_order(minutes=90)
     Order.objects.filter(pk=order.pk).update(status=OrderStatus.PAID)
-    assert orders_expire() == []
+    assert checkout_expire() == []
     assert Product.objects.get(pk=product.pk).stock == 3
 
 
@@ -57,7 +58,7 @@ def test_a_payment_succeeding_after_expiry_is_refunded(settings):
     # The provider charges the card just as the reservation runs out; its answer has not reached
     # Bazaar yet when expiry cancels the order.
     late = get_provider().confirm(payment_ref=payment.reference, payment_method="pm_card_visa", idempotency_key="x")
-    orders_expire()
+    checkout_expire()
     payment_apply_result(payment=payment, result=late, note="late answer")  # then the answer arrives
 
     order.refresh_from_db()
@@ -71,7 +72,7 @@ def test_a_success_reported_for_a_cancelled_order_is_refunded(settings):
     settings.ORDER_RESERVATION_MINUTES = 30
     order, _ = aged_order(minutes=45)
     payment = payment_start(order=order)
-    orders_expire()
+    checkout_expire()
     succeeded = PaymentResult(
         reference=payment.reference, status="succeeded", amount=order.total, currency=order.currency
     )

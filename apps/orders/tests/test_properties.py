@@ -29,17 +29,18 @@ from apps.accounts.tests.factories import StoreFactory, UserFactory
 from apps.cart.services import cart_clear, cart_item_add
 from apps.catalog.models import MAX_PRICE, MIN_PRICE, Product
 from apps.catalog.tests.factories import ProductFactory
+from apps.checkout.services import checkout_cancel, checkout_expire, checkout_pay, checkout_place
 from apps.core.exceptions import NotFound
 from apps.core.money import from_minor_units, to_minor_units
 from apps.orders.exceptions import InvalidTransition
 from apps.orders.models import LineStatus, Order, OrderStatus
-from apps.orders.services import order_cancel, order_confirm_delivery, order_place, order_ship_lines, orders_expire
+from apps.orders.services import order_confirm_delivery, order_place, order_ship_lines
 from apps.orders.status import is_allowed
 from apps.orders.tests.factories import ADDRESS
 from apps.payments.models import Payment, SimulatedPayment
 from apps.payments.providers import get_provider
 from apps.payments.providers.base import PaymentResult, PaymentStatus
-from apps.payments.services import checkout_payment, order_pay, payment_apply_result
+from apps.payments.services import payment_apply_result
 
 PRICES = st.decimals(min_value=MIN_PRICE, max_value=MAX_PRICE, places=2, allow_nan=False, allow_infinity=False)
 RATES = st.decimals(min_value=0, max_value=1000, places=2, allow_nan=False, allow_infinity=False)
@@ -136,8 +137,7 @@ class OrderLifecycle(RuleBasedStateMachine):
             return multiple()
         stock_before = self.stock()
         key = uuid.uuid4().hex
-        order = order_place(buyer=self.buyer, shipping_address=ADDRESS, idempotency_key=key)
-        checkout_payment(order=order, payment_method=method)
+        order = checkout_place(buyer=self.buyer, shipping_address=ADDRESS, payment_method=method, idempotency_key=key)
 
         order.refresh_from_db()
         assert not self.buyer.cart.items.exists()
@@ -161,10 +161,10 @@ class OrderLifecycle(RuleBasedStateMachine):
         before = self.order(number).status
         if before != OrderStatus.PENDING_PAYMENT:
             with pytest.raises(InvalidTransition):
-                order_pay(order=self.order(number), payment_method=method)
+                checkout_pay(order=self.order(number), payment_method=method)
             assert self.order(number).status == before
             return
-        payment = order_pay(order=self.order(number), payment_method=method)
+        payment = checkout_pay(order=self.order(number), payment_method=method)
         succeeded = method == "pm_card_visa"
         assert payment.status == (PaymentStatus.SUCCEEDED if succeeded else PaymentStatus.FAILED)
         assert self.order(number).status == (OrderStatus.PAID if succeeded else OrderStatus.PENDING_PAYMENT)
@@ -195,10 +195,10 @@ class OrderLifecycle(RuleBasedStateMachine):
         before = self.order(number).status
         if before not in (OrderStatus.PENDING_PAYMENT, OrderStatus.PAID):
             with pytest.raises(InvalidTransition):
-                order_cancel(order=self.order(number), actor=self.buyer)
+                checkout_cancel(order=self.order(number), actor=self.buyer)
             assert self.order(number).status == before
             return
-        order_cancel(order=self.order(number), actor=self.buyer)
+        checkout_cancel(order=self.order(number), actor=self.buyer)
         assert self.order(number).status == OrderStatus.CANCELLED
 
     @rule(number=orders)
@@ -255,7 +255,7 @@ class OrderLifecycle(RuleBasedStateMachine):
         Order.objects.filter(number=number).update(
             created_at=timezone.now() - timedelta(minutes=RESERVATION_MINUTES + 1)
         )
-        expired = orders_expire()
+        expired = checkout_expire()
         assert expired == ([number] if before == OrderStatus.PENDING_PAYMENT else [])
         if before == OrderStatus.PENDING_PAYMENT:
             assert self.order(number).status == OrderStatus.CANCELLED

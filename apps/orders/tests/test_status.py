@@ -175,9 +175,12 @@ def test_a_second_successful_payment_of_a_paid_order_is_refunded(buyer, client):
     from apps.payments.providers import get_provider
     from apps.payments.services import payment_apply_result, payment_start
 
-    number, _ = place(client, buyer, method="pm_card_visa")
+    number, _ = place(client, buyer)
     order = Order.objects.get(number=number)
-    second = payment_start(order=order)  # e.g. a second browser tab with Stripe.js
+    first = order.payments.get()
+    second = payment_start(order=order)  # e.g. a second browser tab with Stripe.js, opened before paying
+    paid = get_provider().confirm(payment_ref=first.reference, payment_method="pm_card_visa", idempotency_key="t1")
+    assert payment_apply_result(payment=first, result=paid, note="first tab") == "paid"
     charged = get_provider().confirm(payment_ref=second.reference, payment_method="pm_card_visa", idempotency_key="t2")
 
     payment_apply_result(payment=second, result=charged, note="second tab")

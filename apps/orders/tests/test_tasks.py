@@ -9,8 +9,8 @@ from django.utils import timezone
 from apps.accounts.tests.factories import UserFactory
 from apps.catalog.models import Product
 from apps.catalog.tests.factories import ProductFactory
+from apps.checkout import services, tasks
 from apps.core.tasks import RETRY
-from apps.orders import services, tasks
 from apps.orders.models import Order, OrderStatus
 from apps.orders.services import order_place
 from apps.orders.tests.factories import ADDRESS, fill_cart
@@ -41,7 +41,7 @@ def test_a_database_outage_is_retried_then_given_up(monkeypatch, task_retries):
         attempts.append(1)
         raise OperationalError("could not connect to server")
 
-    monkeypatch.setattr(services, "orders_expire", down)
+    monkeypatch.setattr(services, "checkout_expire", down)
 
     result = tasks.orders_expire.apply()
 

@@ -15,6 +15,7 @@ class PaymentStatus:
     REQUIRES_ACTION = "requires_action"
     SUCCEEDED = "succeeded"
     FAILED = "failed"
+    PARTIALLY_REFUNDED = "partially_refunded"
     REFUNDED = "refunded"
     CANCELLED = "cancelled"
     CHOICES = [
@@ -22,9 +23,26 @@ class PaymentStatus:
         (REQUIRES_ACTION, "Requires action"),
         (SUCCEEDED, "Succeeded"),
         (FAILED, "Failed"),
+        (PARTIALLY_REFUNDED, "Partially refunded"),
         (REFUNDED, "Refunded"),
         (CANCELLED, "Cancelled"),
     ]
+    # How far a payment has come: a provider's answer never moves it to a lower rank (a late
+    # "pending" after the success, a "succeeded" after the refund). Attempts still open share a rank.
+    RANK = {PENDING: 0, REQUIRES_ACTION: 0, FAILED: 0, CANCELLED: 1, SUCCEEDED: 2, PARTIALLY_REFUNDED: 3, REFUNDED: 4}
+
+
+# The amounts a card payment can have (Stripe's limits for a two-decimal currency: at least 0.50,
+# at most 999,999.99); the simulated provider mirrors them. Checkout refuses totals outside.
+MIN_AMOUNT = Decimal("0.50")
+MAX_AMOUNT = Decimal("999999.99")
+
+
+class RefundStatus:
+    PENDING = "pending"  # recorded; not yet sent, or sent and the provider has not finished it
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CHOICES = [(PENDING, "Pending"), (SUCCEEDED, "Succeeded"), (FAILED, "Failed")]
 
 
 @dataclass(frozen=True)
@@ -44,7 +62,7 @@ class PaymentResult:
 @dataclass(frozen=True)
 class RefundResult:
     reference: str
-    status: str  # "succeeded", "pending" or "failed"
+    status: str  # RefundStatus: "succeeded", "pending" or "failed"
     amount: Decimal
     raw: dict[str, Any] = field(default_factory=dict)
 
@@ -60,6 +78,10 @@ class ProviderEvent:
     currency: str
     failure_code: str = ""
     raw: dict[str, Any] = field(default_factory=dict)
+    # For refund events: the refund's reference and status (RefundStatus); for disputes, its reason.
+    refund_reference: str = ""
+    refund_status: str = ""
+    dispute_reason: str = ""
 
 
 class ProviderError(Exception):
@@ -96,7 +118,12 @@ class PaymentProvider(Protocol):
 
     def cancel(self, *, payment_ref: str, idempotency_key: str) -> PaymentResult: ...
 
-    def refund(self, *, payment_ref: str, amount: Decimal, idempotency_key: str) -> RefundResult: ...
+    def refund(self, *, payment_ref: str, amount: Decimal, idempotency_key: str) -> RefundResult:
+        """Refund ``amount`` (at most what is left unrefunded). Raises ProviderError; a refusal
+        (more than is left, say) is a ProviderError with ``retryable=False``."""
+
+    def refund_retrieve(self, *, refund_ref: str) -> RefundResult:
+        """The refund's current state (one answered ``pending`` is asked about, never requested again)."""
 
     def parse_webhook(self, *, payload: bytes, signature: str) -> ProviderEvent:
         """Verify and decode a webhook; raises WebhookSignatureError."""

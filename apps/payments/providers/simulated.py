@@ -18,14 +18,17 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 
-from apps.payments.models import SimulatedPayment
+from apps.payments.models import SimulatedPayment, SimulatedRefund
 from apps.payments.providers.base import (
+    MAX_AMOUNT,
+    MIN_AMOUNT,
     InvalidPaymentMethodError,
     PaymentResult,
     PaymentStatus,
     ProviderError,
     ProviderEvent,
     RefundResult,
+    RefundStatus,
     WebhookSignatureError,
 )
 
@@ -74,6 +77,8 @@ class SimulatedProvider:
             )
 
     def start(self, *, amount: Decimal, currency: str, reference: str, idempotency_key: str) -> PaymentResult:
+        if not MIN_AMOUNT <= amount <= MAX_AMOUNT:  # as Stripe: amount_too_small / amount_too_large
+            raise ProviderError(f"Amount {amount} must be between {MIN_AMOUNT} and {MAX_AMOUNT}.", retryable=False)
         existing = SimulatedPayment.objects.filter(start_key=idempotency_key).first()
         if existing is not None:
             if (existing.amount, existing.currency) != (amount, currency):
@@ -120,16 +125,39 @@ class SimulatedProvider:
 
     @transaction.atomic
     def refund(self, *, payment_ref: str, amount: Decimal, idempotency_key: str) -> RefundResult:
+        """Refund ``amount`` of a succeeded payment, whole or in part: at most what is left (more is
+        refused, as Stripe's ``amount_too_large``); a retried key answers the first refund."""
+        done = SimulatedRefund.objects.filter(key=idempotency_key).first()
+        if done is not None:
+            return RefundResult(reference=done.reference, status=RefundStatus.SUCCEEDED, amount=done.amount)
         payment = self._locked(payment_ref)
-        if amount != payment.amount:
-            raise ProviderError("The simulated provider refunds whole payments only.", retryable=False)
-        if payment.status == PaymentStatus.SUCCEEDED:
-            payment.status = PaymentStatus.REFUNDED
-            payment.refund_reference = f"sim_re_{secrets.token_hex(12)}"
-            payment.save(update_fields=["status", "refund_reference"])
-        if payment.status != PaymentStatus.REFUNDED:
-            return RefundResult(reference="", status="failed", amount=Decimal("0.00"))
-        return RefundResult(reference=payment.refund_reference, status="succeeded", amount=payment.amount)
+        if payment.status not in (PaymentStatus.SUCCEEDED, PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.REFUNDED):
+            raise ProviderError("This payment has no successful charge to refund.", retryable=False)
+        left = payment.amount - payment.amount_refunded
+        if left <= 0:
+            # As Stripe's charge_already_refunded: the money is back already.
+            return RefundResult(reference="", status=RefundStatus.SUCCEEDED, amount=Decimal("0.00"))
+        if amount <= 0 or amount > left:
+            raise ProviderError(f"Refund amount {amount} is greater than the {left} left to refund.", retryable=False)
+        refund = SimulatedRefund.objects.create(
+            key=idempotency_key,
+            reference=f"sim_re_{secrets.token_hex(12)}",
+            payment_reference=payment_ref,
+            amount=amount,
+        )
+        payment.amount_refunded += amount
+        payment.status = (
+            PaymentStatus.REFUNDED if payment.amount_refunded >= payment.amount else PaymentStatus.PARTIALLY_REFUNDED
+        )
+        payment.refund_reference = refund.reference
+        payment.save(update_fields=["amount_refunded", "status", "refund_reference"])
+        return RefundResult(reference=refund.reference, status=RefundStatus.SUCCEEDED, amount=amount)
+
+    def refund_retrieve(self, *, refund_ref: str) -> RefundResult:
+        refund = SimulatedRefund.objects.filter(reference=refund_ref).first()
+        if refund is None:
+            raise ProviderError(f"No simulated refund {refund_ref!r}.", retryable=False)
+        return RefundResult(reference=refund.reference, status=RefundStatus.SUCCEEDED, amount=refund.amount)
 
     def parse_webhook(self, *, payload: bytes, signature: str) -> ProviderEvent:
         raise WebhookSignatureError("The simulated provider sends no webhooks.")

@@ -37,12 +37,15 @@ from apps.payments.providers.base import (
     RefundResult,
     WebhookSignatureError,
 )
+from apps.payments.providers.budget import remaining_seconds
 
 logger = logging.getLogger(__name__)
 
 LIVE_KEY_PREFIXES = ("sk_live_", "rk_live_")
 NETWORK_RETRIES = 2
-TIMEOUT_SECONDS = (10, 30)  # connect, read: a request thread never waits the SDK's default 80 s
+# connect, read: one HTTP exchange never waits the SDK's default 80 s; and inside a request, all
+# calls together never outlast the request's budget (providers/budget.py).
+TIMEOUT_SECONDS = (5, 15)
 PAYMENT_METHOD_ID = re.compile(r"pm_[A-Za-z0-9_]{1,250}")
 CARD_NUMBER = re.compile(r"[\d\s-]{12,}")
 UNEXPECTED_STATE = "payment_intent_unexpected_state"
@@ -116,6 +119,27 @@ def _payment_result(intent: dict[str, Any]) -> PaymentResult:
     )
 
 
+class BudgetedRequestsClient(stripe.RequestsClient):
+    """The SDK's HTTP client, each exchange (and each retry's back-off) cut to what is left of the
+    request's provider budget; once it is spent, the call fails as a timeout, without retrying."""
+
+    def request(self, method, url, headers, post_data=None):
+        left = remaining_seconds()
+        if left is not None:
+            if left <= 0.05:
+                raise stripe.APIConnectionError(
+                    "The request's time for the payment provider is spent (PAYMENT_PROVIDER_BUDGET_SECONDS).",
+                    should_retry=False,
+                )
+            self._timeout = tuple(min(part, left) for part in TIMEOUT_SECONDS)
+        return super().request(method, url, headers, post_data)
+
+    def _sleep_time_seconds(self, num_retries: int) -> float:
+        sleep = super()._sleep_time_seconds(num_retries)
+        left = remaining_seconds()
+        return sleep if left is None else max(0.0, min(sleep, left - 0.05))
+
+
 def _provider_error(error: stripe.StripeError) -> ProviderError:
     retryable = isinstance(error, RETRYABLE_ERRORS)
     return ProviderError(f"Stripe {type(error).__name__}: {error}", retryable=retryable)
@@ -143,7 +167,7 @@ class StripeProvider:
             api_key=settings.STRIPE_SECRET_KEY,
             base_addresses={"api": api_base} if api_base else None,
             max_network_retries=NETWORK_RETRIES,
-            http_client=stripe.RequestsClient(timeout=TIMEOUT_SECONDS),
+            http_client=BudgetedRequestsClient(timeout=TIMEOUT_SECONDS),
         )
 
     def check_method(self, *, payment_method: str) -> None:
@@ -244,6 +268,19 @@ class StripeProvider:
             raw=data,
         )
 
+    def refund_retrieve(self, *, refund_ref: str) -> RefundResult:
+        try:
+            refund = self._client.v1.refunds.retrieve(refund_ref)
+        except stripe.StripeError as error:
+            raise _provider_error(error) from error
+        data = refund.to_dict()
+        return RefundResult(
+            reference=data["id"],
+            status=REFUND_STATUSES.get(data.get("status") or "", "pending"),
+            amount=from_minor_units(data.get("amount") or 0),
+            raw=data,
+        )
+
     def parse_webhook(self, *, payload: bytes, signature: str) -> ProviderEvent:
         """Verify ``Stripe-Signature`` (HMAC-SHA256 with STRIPE_WEBHOOK_SECRET, at most 300 s old)
         and reduce the event. Raises WebhookSignatureError for a missing, wrong or stale signature
@@ -278,12 +315,13 @@ def _event(data: dict[str, Any], obj: dict[str, Any]) -> ProviderEvent:
         intent = obj.get("payment_intent")
         reference = (intent.get("id") if isinstance(intent, dict) else intent) or ""
     if event_type == "charge.refunded":
-        minor = obj.get("amount_refunded")
+        minor = obj.get("amount_refunded")  # all refunded so far, whoever asked
     elif event_type == "payment_intent.succeeded":
         minor = obj.get("amount_received") or obj.get("amount")
     else:
         minor = obj.get("amount")
     failure = obj.get("last_payment_error") if event_type == "payment_intent.payment_failed" else None
+    is_refund = obj.get("object") == "refund"
     return ProviderEvent(
         id=data["id"],
         type=event_type,
@@ -292,4 +330,7 @@ def _event(data: dict[str, Any], obj: dict[str, Any]) -> ProviderEvent:
         currency=(obj.get("currency") or "").upper(),
         failure_code=_failure_code(failure if isinstance(failure, dict) else None),
         raw=data,
+        refund_reference=(obj.get("id") or "") if is_refund else "",
+        refund_status=REFUND_STATUSES.get(obj.get("status") or "", "pending") if is_refund else "",
+        dispute_reason=(obj.get("reason") or "") if obj.get("object") == "dispute" else "",
     )

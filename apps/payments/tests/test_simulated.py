@@ -218,13 +218,22 @@ def test_refund_of_a_succeeded_payment(provider, succeeded):
     assert provider.retrieve(payment_ref=succeeded.reference).status == PaymentStatus.REFUNDED
 
 
-@pytest.mark.parametrize("key", ["refund-1", "refund-2"], ids=["same-key", "another-key"])
-def test_a_second_refund_answers_the_first_and_refunds_nothing_more(provider, succeeded, key):
+def test_a_retried_refund_answers_the_first_and_refunds_nothing_more(provider, succeeded):
     first = provider.refund(payment_ref=succeeded.reference, amount=AMOUNT, idempotency_key="refund-1")
 
-    second = provider.refund(payment_ref=succeeded.reference, amount=AMOUNT, idempotency_key=key)
+    second = provider.refund(payment_ref=succeeded.reference, amount=AMOUNT, idempotency_key="refund-1")
 
     assert second == first
+    row = stored(succeeded)
+    assert (row.status, row.refund_reference, row.amount_refunded) == (PaymentStatus.REFUNDED, first.reference, AMOUNT)
+
+
+def test_a_refund_of_a_refunded_payment_says_so_as_stripe_does(provider, succeeded):
+    first = provider.refund(payment_ref=succeeded.reference, amount=AMOUNT, idempotency_key="refund-1")
+
+    second = provider.refund(payment_ref=succeeded.reference, amount=AMOUNT, idempotency_key="refund-2")
+
+    assert second == RefundResult(reference="", status="succeeded", amount=Decimal("0.00"))  # charge_already_refunded
     row = stored(succeeded)
     assert (row.status, row.refund_reference) == (PaymentStatus.REFUNDED, first.reference)
 
@@ -235,9 +244,10 @@ def test_refund_of_an_unpaid_payment_fails_and_changes_nothing(provider, pending
         provider.confirm(payment_ref=pending.reference, payment_method=method, idempotency_key="c-1")
     before = stored(pending).status
 
-    refund = provider.refund(payment_ref=pending.reference, amount=AMOUNT, idempotency_key="refund-1")
+    with pytest.raises(ProviderError) as refused:
+        provider.refund(payment_ref=pending.reference, amount=AMOUNT, idempotency_key="refund-1")
 
-    assert refund == RefundResult(reference="", status="failed", amount=Decimal("0.00"))
+    assert refused.value.retryable is False  # as Stripe's 400: nothing to retry
     row = stored(pending)
     assert (row.status, row.refund_reference) == (before, "")
 

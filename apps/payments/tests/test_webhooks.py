@@ -251,7 +251,7 @@ def test_charge_refunded_marks_the_payment_refunded(stripe_standin, buyer, numbe
     assert len(stripe_standin.requests_to("POST", REFUNDS)) == 1  # Bazaar did not refund a second time
 
 
-def test_a_partial_refund_leaves_the_payment_succeeded(stripe_standin, buyer, number, intent):
+def test_a_partial_refund_outside_bazaar_is_recorded_and_flags_the_order(stripe_standin, buyer, number, intent):
     confirm_in_browser(intent)
     assert process(event_payload("payment_intent.succeeded", intent_now(stripe_standin, intent))).status_code == 200
     StripeProvider().refund(payment_ref=intent, amount=Decimal("5.00"), idempotency_key="dashboard-refund")
@@ -260,7 +260,10 @@ def test_a_partial_refund_leaves_the_payment_succeeded(stripe_standin, buyer, nu
 
     assert response.status_code == 200
     order = order_detail(buyer, number)
-    assert (order["status"], order["payment"]["status"]) == ("paid", "succeeded")
+    assert (order["status"], order["payment"]["status"], order["needs_review"]) == ("paid", "partially_refunded", True)
+    payment = Payment.objects.get(order__number=number)
+    assert payment.amount_refunded == Decimal("5.00")
+    assert list(payment.refunds.values_list("amount", "origin", "status")) == [(Decimal("5.00"), "provider", "succeeded")]
 
 
 @pytest.mark.parametrize(
@@ -364,7 +367,7 @@ def test_a_success_for_a_cancelled_order_is_refunded(
     assert [e["to"] for e in order["events"]] == ["pending_payment", "cancelled"]
     (refund,) = stripe_standin.requests_to("POST", REFUNDS)
     assert refund.params == {"payment_intent": intent, "amount": "2500"}
-    assert refund.headers["idempotency-key"] == f"order-{number}-attempt-1-refund"
+    assert refund.headers["idempotency-key"] == f"order-{number}-attempt-1-refund-1"
     (refunded,) = stripe_standin.refunds.values()
     assert Payment.objects.get(order__number=number).refund_reference == refunded["id"]
     assert Product.objects.get(pk=mug.pk).stock == 5

@@ -7,7 +7,7 @@ from django.db import transaction
 from apps.accounts.models import Store, User
 from apps.accounts.services import store_open
 from apps.catalog.demo import catalog_seed_demo
-from apps.orders.demo import orders_seed_demo
+from apps.checkout.demo import orders_seed_demo
 
 DEMO_PASSWORD = "bazaar-demo-2026"
 DEMO_SELLERS = [

@@ -8,9 +8,9 @@ from django.conf import settings
 from apps.accounts.models import User
 from apps.cart.services import cart_item_add
 from apps.catalog.models import Product
+from apps.checkout.services import checkout_pay
 from apps.orders.models import Order
 from apps.orders.services import order_confirm_delivery, order_place, order_ship_lines
-from apps.payments.services import order_pay
 
 DEMO_ADDRESS = {
     "full_name": "Bea Buyer",
@@ -46,5 +46,5 @@ def _paid_order(*, buyer: User, products: list[Product]) -> Order:
     for product in products:
         cart_item_add(user=buyer, product_slug=product.slug, quantity=1)
     order = order_place(buyer=buyer, shipping_address=DEMO_ADDRESS)
-    order_pay(order=order, payment_method="pm_card_visa")
+    checkout_pay(order=order, payment_method="pm_card_visa")
     return order

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand
 
+from apps.checkout.services import checkout_expire
 from apps.core.idempotency import idempotency_keys_purge
-from apps.orders.services import orders_expire
 from apps.payments.services import payments_refund_due
 
 
@@ -12,7 +12,7 @@ class Command(BaseCommand):
     )
 
     def handle(self, *args, **options):
-        expired = orders_expire()
+        expired = checkout_expire()
         refunded = payments_refund_due()
         purged = idempotency_keys_purge()
         self.stdout.write(f"expired {len(expired)} orders, refunded {refunded}, purged {purged} idempotency keys")

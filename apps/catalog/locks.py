@@ -1,0 +1,15 @@
+"""Named row locks of the catalog (one helper per lock, as Saleor's ``lock_objects.py``).
+
+Every lock is ``select_for_update().order_by("pk")`` so that concurrent transactions take rows in
+one order and cannot deadlock; callers re-read and re-check what they lock."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from apps.catalog.models import Product
+
+
+def lock_products_for_sale(*, ids: Iterable[int]) -> dict[int, Product]:
+    """The products ``ids`` with their stores, locked (the products' rows only), by primary key."""
+    return Product.objects.select_for_update(of=("self",)).select_related("store").order_by("pk").in_bulk(list(ids))

@@ -1,0 +1,13 @@
+"""Named row locks of orders (one helper per lock).
+
+Lock order across the project: cart, then products by primary key, then the order, then its
+payments. Nothing holds a lock while it calls a payment provider."""
+
+from __future__ import annotations
+
+from apps.orders.models import Order
+
+
+def lock_order(*, pk: int) -> Order:
+    """The order, locked and freshly read: re-check its status after taking it."""
+    return Order.objects.select_for_update().get(pk=pk)
