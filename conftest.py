@@ -163,3 +163,15 @@ def staff_client(staff):
 @pytest.fixture
 def is_postgres():
     return connection.vendor == "postgresql"
+
+
+@pytest.fixture
+def buyer(db):
+    """A user who buys (no store)."""
+    return UserFactory()
+
+
+@pytest.fixture
+def client_for():
+    """``client_for(user)``: an API client signed in as ``user`` with a JWT (anonymous for None)."""
+    return lambda user: authenticated_client(user) if user is not None else APIClient()

@@ -153,8 +153,10 @@ def checkout_pay(*, order: Order, payment_method: str, idempotency_key: str | No
             logger.warning("payment provider failed for order %s: %s", order.number, error)
             raise PaymentProviderUnavailable() from error
         outcome = payment_apply_result(payment=payment, result=result, note=f"paid with {payment.provider}")
-    if outcome == "refund":
-        status = Order.objects.values_list("status", flat=True).get(pk=order.pk)
+    status = Order.objects.values_list("status", flat=True).get(pk=order.pk)
+    if outcome == "refund" or status not in (OrderStatus.PENDING_PAYMENT, OrderStatus.PAID):
+        # Cancelled or expired while the provider worked: whatever it did is not this order's
+        # payment (a charge is being refunded, an attempt was cancelled).
         raise InvalidTransition.refused(status=status, change="be paid")
     return payment
 

@@ -12,6 +12,7 @@ the same request replays the first answer; with other parameters it is 400 ``ide
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
@@ -109,6 +110,10 @@ class StripeStandin:
         self._refunded: dict[str, int] = defaultdict(int)
         self._replies: dict[str, tuple[tuple, int, dict[str, Any]]] = {}
         self._failures: list[int] = []
+        self._delays: list[float] = []
+        # What a new refund's status is: "succeeded", or "pending" (as Stripe answers for some
+        # payment methods and banks); settle_refund() finishes a pending one.
+        self.refund_status = "succeeded"
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         self._server.standin = self  # type: ignore[attr-defined]
@@ -128,6 +133,20 @@ class StripeStandin:
         """Answer the next ``count`` requests with ``status`` (5xx api_error, or 429 rate_limit)."""
         self._failures.extend([status] * count)
 
+    def slow_next(self, count: int, *, seconds: float) -> None:
+        """Answer each of the next ``count`` requests only after ``seconds`` (a slow Stripe); the
+        request is still carried out, as Stripe would after a client gave up waiting."""
+        self._delays.extend([seconds] * count)
+
+    def settle_refund(self, refund_id: str, status: str = "succeeded") -> dict[str, Any]:
+        """Finish a refund left pending (the bank answered); returns the refund object."""
+        with self._lock:
+            refund = self.refunds[refund_id]
+            if refund["status"] == "pending" and status != "succeeded":
+                self._refunded[refund["payment_intent"]] -= refund["amount"]
+            refund["status"] = status
+            return json.loads(json.dumps(refund))
+
     def requests_to(self, method: str, path: str) -> list[RecordedRequest]:
         return [r for r in self.requests if r.method == method and r.path == path]
 
@@ -143,7 +162,11 @@ class StripeStandin:
             self.requests.append(record)
             status, body, replayed = self._answer(record)
             record.status, record.replayed = status, replayed
-            return status, json.loads(json.dumps(body)), replayed
+            answer = status, json.loads(json.dumps(body)), replayed
+            delay = self._delays.pop(0) if self._delays else 0.0
+        if delay:  # carried out already: only the answer is late
+            time.sleep(delay)
+        return answer
 
     def _answer(self, record: RecordedRequest) -> tuple[int, dict[str, Any], bool]:
         if self._failures:
@@ -174,6 +197,11 @@ class StripeStandin:
             return self._create_intent(params)
         if (method, path) == ("POST", "/v1/refunds"):
             return self._create_refund(params)
+        refund_match = re.fullmatch(r"/v1/refunds/([^/]+)", path)
+        if refund_match is not None and method == "GET":
+            if refund_match[1] not in self.refunds:
+                raise _invalid(f"No such refund: '{refund_match[1]}'", status=404, code="resource_missing", param="id")
+            return self.refunds[refund_match[1]]
         match = re.fullmatch(r"/v1/payment_intents/([^/]+)(?:/(confirm|cancel))?", path)
         if match is None or (method, match[2]) not in {("GET", None), ("POST", "confirm"), ("POST", "cancel")}:
             raise _invalid(f"Unrecognized request URL ({method}: {path}).", status=404)
@@ -242,7 +270,7 @@ class StripeStandin:
             message = f"Refund amount ({amount}) is greater than unrefunded amount on charge ({remaining})"
             raise _invalid(message, code="amount_too_large", param="amount")
         self._refunded[pi] += amount
-        refund = {"id": _new_id("re"), "object": "refund", "status": "succeeded", "amount": amount}
+        refund = {"id": _new_id("re"), "object": "refund", "status": self.refund_status, "amount": amount}
         refund |= {"currency": intent["currency"], "payment_intent": pi, "charge": intent["latest_charge"]}
         self.refunds[refund["id"]] = refund
         return refund
@@ -266,7 +294,8 @@ class _Handler(BaseHTTPRequestHandler):
         if replayed:
             self.send_header("Idempotent-Replayed", "true")
         self.end_headers()
-        self.wfile.write(data)
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # the client gave up on a slow answer
+            self.wfile.write(data)
 
     do_GET = do_POST = _handle
 

@@ -263,7 +263,9 @@ def test_a_partial_refund_outside_bazaar_is_recorded_and_flags_the_order(stripe_
     assert (order["status"], order["payment"]["status"], order["needs_review"]) == ("paid", "partially_refunded", True)
     payment = Payment.objects.get(order__number=number)
     assert payment.amount_refunded == Decimal("5.00")
-    assert list(payment.refunds.values_list("amount", "origin", "status")) == [(Decimal("5.00"), "provider", "succeeded")]
+    assert list(payment.refunds.values_list("amount", "origin", "status")) == [
+        (Decimal("5.00"), "provider", "succeeded")
+    ]
 
 
 @pytest.mark.parametrize(
