@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db.models import Count, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
+from apps.accounts.exceptions import NoStore
 from apps.accounts.models import Address, Store, User
 from apps.catalog.models import Product
 from apps.core.exceptions import NotFound
@@ -25,7 +26,7 @@ def address_get_for_user(*, user: User, address_id: int) -> Address:
 def store_get_for_owner(*, user: User) -> Store:
     store = Store.objects.filter(owner=user).first()
     if store is None:
-        raise NotFound("You have no store yet.", code="no_store")
+        raise NoStore()
     return store
 
 

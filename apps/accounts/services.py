@@ -16,10 +16,11 @@ from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
 
+from apps.accounts.exceptions import StoreExists
 from apps.accounts.models import Address, Store, User, UserManager, default_preferences
 from apps.catalog.cache import catalog_changed
 from apps.core.emails import email_send
-from apps.core.exceptions import Conflict
+from apps.core.exceptions import SlugConflict
 from apps.core.slugs import unique_slug
 
 MAX_ADDRESSES_PER_USER = 20
@@ -168,13 +169,13 @@ def address_delete(*, address: Address) -> None:
 
 
 def store_open(*, user: User, name: str, description: str = "") -> Store:
-    """Open the user's store and make them a seller. Raises Conflict ``store_exists`` on a second call."""
+    """Open the user's store and make them a seller. Raises StoreExists on a second call."""
     for _ in range(SLUG_ATTEMPTS):
         try:
             with transaction.atomic():
                 locked = User.objects.select_for_update().get(pk=user.pk)
                 if Store.objects.filter(owner=locked).exists():
-                    raise Conflict("You already have a store.", code="store_exists")
+                    raise StoreExists()
                 store = Store.objects.create(
                     owner=locked,
                     name=name,
@@ -184,11 +185,11 @@ def store_open(*, user: User, name: str, description: str = "") -> Store:
                 User.objects.filter(pk=user.pk).update(is_seller=True)
         except IntegrityError:
             if Store.objects.filter(owner_id=user.pk).exists():
-                raise Conflict("You already have a store.", code="store_exists") from None
+                raise StoreExists() from None
             continue  # another store took the slug between our check and insert: pick again
         user.is_seller = True
         return store
-    raise Conflict("Could not pick a unique store address; try again.", code="slug_conflict")
+    raise SlugConflict("Could not pick a unique store address; try again.")
 
 
 @transaction.atomic

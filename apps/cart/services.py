@@ -7,15 +7,11 @@ from django.db import transaction
 from rest_framework.exceptions import ValidationError
 
 from apps.accounts.models import User
+from apps.cart.exceptions import OwnProduct
 from apps.cart.models import MAX_LINES, MAX_QUANTITY_PER_LINE, Cart, CartItem
+from apps.catalog.exceptions import OutOfStock
 from apps.catalog.models import Product
-from apps.core.exceptions import ApplicationError, NotFound
-from apps.orders.exceptions import OutOfStock
-
-
-class OwnProduct(ApplicationError):
-    default_detail = "You cannot buy your own product."
-    default_code = "own_product"
+from apps.core.exceptions import NotFound
 
 
 def cart_lock(*, user: User) -> Cart:

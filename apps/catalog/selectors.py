@@ -12,9 +12,10 @@ from typing import Any
 from django.db.models import OuterRef, Q, QuerySet, Subquery
 
 from apps.accounts.models import User
+from apps.catalog.exceptions import NotOwner
 from apps.catalog.filters import ProductFilter, SellerProductFilter, filter_apply
 from apps.catalog.models import Category, Product, ProductImage, Review
-from apps.core.exceptions import NotFound, PermissionDenied
+from apps.core.exceptions import NotFound
 
 PUBLIC = Q(status=Product.Status.ACTIVE, store__is_active=True)
 LIST_FIELDS = (
@@ -101,7 +102,7 @@ def product_get_public(*, slug: str, user: User | None = None) -> Product:
 def product_get_for_change(*, slug: str, user: User, allow_staff: bool = True) -> Product:
     """A product the user may change: their own, or any product for staff (when ``allow_staff``).
 
-    Raises PermissionDenied for a product the user may see but not change, NotFound otherwise
+    Raises NotOwner for a product the user may see but not change, NotFound otherwise
     (another seller's draft stays secret)."""
     product = _detail_queryset().filter(slug=slug).first()
     if product is None:
@@ -109,7 +110,7 @@ def product_get_for_change(*, slug: str, user: User, allow_staff: bool = True) -
     if product.store.owner_id == user.pk or (allow_staff and user.is_staff):
         return product
     if product.status == Product.Status.ACTIVE and product.store.is_active:
-        raise PermissionDenied("You can only change your own products.", code="not_owner")
+        raise NotOwner()
     raise NotFound("Product not found.")
 
 

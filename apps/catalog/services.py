@@ -17,9 +17,10 @@ from treebeard.exceptions import InvalidMoveToDescendant
 from apps.accounts.models import Store, User
 from apps.catalog import tasks
 from apps.catalog.cache import catalog_changed
+from apps.catalog.exceptions import AlreadyReviewed, CategoryInUse, NotEligible
 from apps.catalog.images import image_prepare, thumbnail_render
 from apps.catalog.models import Category, Product, ProductImage, Review
-from apps.core.exceptions import Conflict, PermissionDenied
+from apps.core.exceptions import SlugConflict
 from apps.core.money import money
 from apps.core.slugs import unique_slug
 from apps.core.tasks import enqueue
@@ -38,7 +39,7 @@ _UNSET: Any = object()
 def category_create(*, name: str, parent: Category | None = None) -> Category:
     """Add a category (a root when ``parent`` is None), sorted among its siblings by name.
 
-    The slug is made from the name, unique, and never changes. Raises Conflict ``slug_conflict``
+    The slug is made from the name, unique, and never changes. Raises SlugConflict
     if concurrent writers keep taking the slug or tree position."""
     for _ in range(SLUG_ATTEMPTS):
         try:
@@ -52,7 +53,7 @@ def category_create(*, name: str, parent: Category | None = None) -> Category:
             continue  # another writer took the slug or the tree path in between: pick again
         catalog_changed()
         return category
-    raise Conflict("Could not add the category; try again.", code="slug_conflict")
+    raise SlugConflict("Could not add the category; try again.")
 
 
 @transaction.atomic
@@ -83,15 +84,15 @@ def category_update(*, category: Category, name: str | None = None, parent: Cate
 
 @transaction.atomic
 def category_delete(*, category: Category) -> None:
-    """Delete a category and its subtree. Raises Conflict ``category_in_use`` while any product
+    """Delete a category and its subtree. Raises CategoryInUse while any product
     (of any status) is filed under it or a descendant."""
     subtree = Category.objects.filter(path__startswith=category.path)
     if Product.objects.filter(category__in=subtree.values("pk")).exists():
-        raise Conflict("Products are filed under this category or its subcategories.", code="category_in_use")
+        raise CategoryInUse("Products are filed under this category or its subcategories.")
     try:
         category.delete()
     except models.ProtectedError:
-        raise Conflict("Products are filed under this category.", code="category_in_use") from None
+        raise CategoryInUse() from None
     catalog_changed()
 
 
@@ -110,7 +111,7 @@ def product_create(
 ) -> Product:
     """Add a product to ``store``; the slug is made from the name, unique, and never changes.
 
-    Raises Conflict ``slug_conflict`` if concurrent writers keep taking the slug."""
+    Raises SlugConflict if concurrent writers keep taking the slug."""
     for _ in range(SLUG_ATTEMPTS):
         slug = unique_slug(model=Product, name=name, fallback="product")
         try:
@@ -131,7 +132,7 @@ def product_create(
             continue
         catalog_changed()
         return product
-    raise Conflict("Could not pick a unique product address; try again.", code="slug_conflict")
+    raise SlugConflict("Could not pick a unique product address; try again.")
 
 
 @transaction.atomic
@@ -254,16 +255,6 @@ def product_image_delete(*, image: ProductImage) -> None:
         image.delete()
         transaction.on_commit(lambda: _storage_delete(names=names), robust=True)
         catalog_changed()
-
-
-class NotEligible(PermissionDenied):
-    default_detail = "Only buyers who received this product can review it."
-    default_code = "not_eligible"
-
-
-class AlreadyReviewed(Conflict):
-    default_detail = "You have already reviewed this product."
-    default_code = "already_reviewed"
 
 
 def review_create(*, author: User, product: Product, rating: int, title: str = "", body: str = "") -> Review:

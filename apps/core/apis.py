@@ -11,20 +11,25 @@ import redis
 from django.conf import settings
 from django.core.cache import cache
 from django.db import DatabaseError, connection, connections
-from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_safe
 from django.views.defaults import page_not_found, server_error
 from django_prometheus.exports import ExportToDjangoView
 from drf_spectacular.utils import extend_schema, inline_serializer
 from kombu import Connection as BrokerConnection
-from rest_framework import serializers
+from rest_framework import exceptions, serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.core.db_router import REPLICA
-from apps.core.exceptions import DATABASE_UNAVAILABLE_ERRORS, database_unavailable_response
+from apps.core.exceptions import (
+    DATABASE_UNAVAILABLE_ERRORS,
+    NotFound,
+    ServerError,
+    database_unavailable_response,
+    error_response,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -146,11 +151,10 @@ def metrics(request):
         return not_found(request)
     scheme, _, supplied = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not hmac.compare_digest(supplied.strip().encode(), expected.encode()):
-        response = JsonResponse(
-            {"detail": "A valid metrics token is required.", "code": "not_authenticated"}, status=401
+        return error_response(
+            exceptions.NotAuthenticated("A valid metrics token is required."),
+            headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
         )
-        response["WWW-Authenticate"] = 'Bearer realm="metrics"'
-        return response
     return ExportToDjangoView(request)
 
 
@@ -161,7 +165,7 @@ def _is_api(request) -> bool:
 @csrf_exempt  # an unknown path answers 404 whatever the method, not a CSRF 403 for a POST
 def not_found(request, exception=None):
     if _is_api(request):
-        return JsonResponse({"detail": "Not found.", "code": "not_found"}, status=404)
+        return error_response(NotFound())
     return page_not_found(request, exception)
 
 
@@ -170,5 +174,5 @@ def internal_error(request):
     if isinstance(sys.exc_info()[1], DATABASE_UNAVAILABLE_ERRORS):
         return database_unavailable_response()
     if _is_api(request):
-        return JsonResponse({"detail": "Internal server error.", "code": "server_error"}, status=500)
+        return error_response(ServerError())
     return server_error(request)

@@ -1,7 +1,13 @@
-"""Typed application errors and the one DRF exception handler that renders every error.
+"""Typed application errors, and the one place that shapes an error body.
 
 Validation errors answer ``{"field": ["message", ...]}``; every other error answers
-``{"detail": "...", "code": "...", **extra}`` (API.md, Conventions).
+``{"detail": "...", "code": "...", **extra}`` (API.md, Conventions), built by ``error_body``:
+DRF views get it from ``exception_handler``, code outside DRF (middleware, handler404/500,
+/metrics) from ``error_response``.
+
+Each domain keeps its errors in its own ``exceptions.py``, one class per code, and codes are
+unique across the project (apps/core/tests/test_error_catalogue.py). This module holds the base
+classes and the errors of the shared layers: idempotency, slugs, request guards, the database.
 """
 
 from __future__ import annotations
@@ -62,6 +68,77 @@ class DatabaseUnavailable(ApplicationError):
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     default_detail = "The service is temporarily unavailable; try again shortly."
     default_code = "database_unavailable"
+    # DRF's handler and error_response answer Retry-After for an exception with a ``wait``.
+    wait = DATABASE_RETRY_AFTER_SECONDS
+
+
+class SlugConflict(Conflict):
+    default_detail = "Could not pick a unique address; try again."
+    default_code = "slug_conflict"
+
+
+class InvalidIdempotencyKey(ApplicationError):
+    default_detail = "The Idempotency-Key header must be 1 to 255 printable characters."
+    default_code = "invalid_idempotency_key"
+
+
+class IdempotencyConflict(Conflict):
+    default_detail = "This Idempotency-Key was used with a different request."
+    default_code = "idempotency_conflict"
+
+
+class IdempotencyInProgress(Conflict):
+    default_detail = "A request with this Idempotency-Key is still being processed; retry shortly."
+    default_code = "idempotency_in_progress"
+
+
+class BadRequest(ApplicationError):
+    """A request refused before any view reads it (a malformed header)."""
+
+    default_detail = "The request is malformed."
+    default_code = "bad_request"
+
+
+class RequestTooLarge(ApplicationError):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "The request body is too large."
+    default_code = "request_too_large"
+
+
+class ServerError(ApplicationError):
+    """An unhandled failure on an API path (handler500); never raised on purpose."""
+
+    status_code = status.HTTP_500_INTERNAL_SERVER_ERROR
+    default_detail = "Internal server error."
+    default_code = "server_error"
+
+
+def error_body(exc: exceptions.APIException) -> dict[str, Any]:
+    """``{"detail", "code", **extra}`` for ``exc``: the only place an error body is shaped.
+
+    A dict or list detail (DRF's, simplejwt's) gives its first message; simplejwt's own ``code``
+    wins over DRF's; a throttled request also gets ``retry_after`` (seconds)."""
+    codes = exc.get_codes()
+    if isinstance(exc.detail, dict) and "code" in exc.detail:
+        # simplejwt's errors are {"detail", "code", ...} dicts; their own code is the meaningful one.
+        codes = str(exc.detail["code"])
+    body = {
+        "detail": str(exc.detail) if not isinstance(exc.detail, dict | list) else _first_message(exc.detail),
+        "code": codes if isinstance(codes, str) else _first_code(codes),
+        **getattr(exc, "extra", {}),
+    }
+    if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
+        body["retry_after"] = int(exc.wait)
+    return body
+
+
+def error_response(exc: exceptions.APIException, *, headers: dict[str, str] | None = None) -> JsonResponse:
+    """The error as a plain Django response, for code that runs outside DRF's views: the body
+    from ``error_body``, ``exc.status_code``, and Retry-After when ``exc`` has a ``wait``."""
+    response = JsonResponse(error_body(exc), status=exc.status_code, headers=headers)
+    if getattr(exc, "wait", None):
+        response["Retry-After"] = str(int(exc.wait))  # as DRF's handler writes it
+    return response
 
 
 def log_database_unavailable(request, exc: Exception) -> None:
@@ -70,10 +147,7 @@ def log_database_unavailable(request, exc: Exception) -> None:
 
 def database_unavailable_response() -> JsonResponse:
     """The 503 for a request the database failed, outside DRF (see DatabaseUnavailableMiddleware)."""
-    error = DatabaseUnavailable()
-    response = JsonResponse({"detail": str(error.detail), "code": error.default_code}, status=error.status_code)
-    response["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
-    return response
+    return error_response(DatabaseUnavailable())
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]):
@@ -86,24 +160,12 @@ def exception_handler(exc: Exception, context: dict[str, Any]):
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
-    if isinstance(exc, DatabaseUnavailable):
-        response["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
     if isinstance(exc, exceptions.ValidationError):
         if not isinstance(response.data, dict):
             response.data = {"non_field_errors": response.data}
         return response
     if isinstance(exc, exceptions.APIException):
-        codes = exc.get_codes()
-        if isinstance(exc.detail, dict) and "code" in exc.detail:
-            # simplejwt's errors are {"detail", "code", ...} dicts; their own code is the meaningful one.
-            codes = str(exc.detail["code"])
-        response.data = {
-            "detail": str(exc.detail) if not isinstance(exc.detail, dict | list) else _first_message(exc.detail),
-            "code": codes if isinstance(codes, str) else _first_code(codes),
-            **getattr(exc, "extra", {}),
-        }
-        if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
-            response.data["retry_after"] = int(exc.wait)
+        response.data = error_body(exc)
     return response
 
 

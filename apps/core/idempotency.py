@@ -21,7 +21,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from rest_framework.response import Response
 
-from apps.core.exceptions import ApplicationError, Conflict
+from apps.core.exceptions import IdempotencyConflict, IdempotencyInProgress, InvalidIdempotencyKey
 from apps.core.models import IdempotencyKey
 
 HEADER = "Idempotency-Key"
@@ -35,11 +35,6 @@ WAIT_SECONDS = 5.0
 POLL_SECONDS = 0.05
 
 
-class InvalidIdempotencyKey(ApplicationError):
-    default_detail = f"The {HEADER} header must be 1 to {MAX_KEY_LENGTH} printable characters."
-    default_code = "invalid_idempotency_key"
-
-
 class _Replay(Exception):  # control flow between initial() and handle_exception(); never escapes
     def __init__(self, record: IdempotencyKey):
         self.record = record
@@ -51,9 +46,9 @@ def request_fingerprint(request) -> str:
 
 
 def idempotency_claim(*, user, key: str, request_hash: str) -> IdempotencyKey:
-    """Claim ``key`` for this request. Raises _Replay with the stored answer, Conflict
-    ``idempotency_conflict`` for another request under the same key, or Conflict
-    ``idempotency_in_progress`` while the first request still runs."""
+    """Claim ``key`` for this request. Raises _Replay with the stored answer, IdempotencyConflict
+    for another request under the same key, or IdempotencyInProgress while the first request
+    still runs."""
     deadline = time.monotonic() + WAIT_SECONDS
     while True:
         now = timezone.now()
@@ -71,7 +66,7 @@ def idempotency_claim(*, user, key: str, request_hash: str) -> IdempotencyKey:
             IdempotencyKey.objects.filter(pk=record.pk, created_at=record.created_at).delete()
             continue
         if record.request_hash != request_hash:
-            raise Conflict(f"This {HEADER} was used with a different request.", code="idempotency_conflict")
+            raise IdempotencyConflict()
         if record.status_code is not None:
             raise _Replay(record)
         if record.locked_until < now:
@@ -83,10 +78,7 @@ def idempotency_claim(*, user, key: str, request_hash: str) -> IdempotencyKey:
                 return record
             continue
         if time.monotonic() > deadline:
-            raise Conflict(
-                f"A request with this {HEADER} is still being processed; retry shortly.",
-                code="idempotency_in_progress",
-            )
+            raise IdempotencyInProgress()
         time.sleep(POLL_SECONDS)
 
 

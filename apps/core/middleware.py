@@ -4,10 +4,16 @@ response needs."""
 from __future__ import annotations
 
 from django.conf import settings
-from django.http import JsonResponse
 
 from apps.core.db_router import db_routing_scope
-from apps.core.exceptions import DATABASE_UNAVAILABLE_ERRORS, database_unavailable_response, log_database_unavailable
+from apps.core.exceptions import (
+    DATABASE_UNAVAILABLE_ERRORS,
+    BadRequest,
+    RequestTooLarge,
+    database_unavailable_response,
+    error_response,
+    log_database_unavailable,
+)
 from apps.core.observability import REQUEST_ID_HEADER, bind_request_id, request_id_from_header, unbind_request_id
 
 
@@ -50,13 +56,12 @@ class RequestBodyLimitMiddleware:
             if length < 0:
                 raise ValueError(raw_length)
         except ValueError:
-            return JsonResponse({"detail": "Malformed Content-Length header.", "code": "bad_request"}, status=400)
+            return error_response(BadRequest("Malformed Content-Length header."))
         is_upload = request.META.get("CONTENT_TYPE", "").startswith("multipart/form-data")
         limit = settings.MAX_UPLOAD_BODY_BYTES if is_upload else settings.MAX_JSON_BODY_BYTES
         if length > limit:
-            return JsonResponse(
-                {"detail": f"Request body is larger than {limit} bytes.", "code": "request_too_large", "limit": limit},
-                status=413,
+            return error_response(
+                RequestTooLarge(f"Request body is larger than {limit} bytes.", extra={"limit": limit})
             )
         return self.get_response(request)
 

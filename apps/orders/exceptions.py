@@ -2,17 +2,13 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from apps.catalog.exceptions import OutOfStock  # noqa: F401
 from apps.core.exceptions import ApplicationError, Conflict
 
 
 class EmptyCart(ApplicationError):
     default_detail = "Your cart is empty."
     default_code = "empty_cart"
-
-
-class OutOfStock(Conflict):
-    default_detail = "Not enough stock for some products in your cart."
-    default_code = "insufficient_stock"
 
 
 class InvalidTransition(Conflict):

@@ -1,5 +1,7 @@
 """The one exception handler: {"field": [...]} for validation, {"detail", "code", ...} otherwise."""
 
+import json
+
 import pytest
 from django.db import transaction
 from rest_framework import exceptions, serializers
@@ -12,12 +14,23 @@ from apps.accounts.models import User
 from apps.accounts.tests.factories import UserFactory
 from apps.core.exceptions import (
     ApplicationError,
+    BadRequest,
     Conflict,
+    DatabaseUnavailable,
+    IdempotencyConflict,
+    IdempotencyInProgress,
+    InvalidIdempotencyKey,
     NotFound,
     PaymentDeclined,
     PermissionDenied,
+    RequestTooLarge,
+    ServerError,
+    SlugConflict,
+    error_body,
+    error_response,
     exception_handler,
 )
+from apps.core.idempotency import HEADER, MAX_KEY_LENGTH
 
 
 def handle(exc):
@@ -36,6 +49,31 @@ def handle(exc):
         (Conflict(), 409, {"detail": "The request conflicts with the current state.", "code": "conflict"}),
         (PaymentDeclined(), 402, {"detail": "The payment was declined.", "code": "card_declined"}),
         (ApplicationError(), 400, {"detail": "The request could not be completed.", "code": "error"}),
+        (SlugConflict(), 409, {"detail": "Could not pick a unique address; try again.", "code": "slug_conflict"}),
+        (
+            InvalidIdempotencyKey(),
+            400,
+            {
+                "detail": f"The {HEADER} header must be 1 to {MAX_KEY_LENGTH} printable characters.",
+                "code": "invalid_idempotency_key",
+            },
+        ),
+        (
+            IdempotencyConflict(),
+            409,
+            {"detail": f"This {HEADER} was used with a different request.", "code": "idempotency_conflict"},
+        ),
+        (
+            IdempotencyInProgress(),
+            409,
+            {
+                "detail": f"A request with this {HEADER} is still being processed; retry shortly.",
+                "code": "idempotency_in_progress",
+            },
+        ),
+        (BadRequest(), 400, {"detail": "The request is malformed.", "code": "bad_request"}),
+        (RequestTooLarge(), 413, {"detail": "The request body is too large.", "code": "request_too_large"}),
+        (ServerError(), 500, {"detail": "Internal server error.", "code": "server_error"}),
     ],
 )
 def test_application_errors_render_their_status_detail_and_code(exc, status, body):
@@ -92,6 +130,53 @@ def test_throttled_errors_carry_retry_after_in_header_and_body():
         "code": "throttled",
         "retry_after": 13,
     }
+
+
+def test_the_database_unavailable_error_carries_retry_after():
+    response = handle(DatabaseUnavailable())
+
+    assert response.status_code == 503
+    assert response["Retry-After"] == "5"
+    assert response.data == {
+        "detail": "The service is temporarily unavailable; try again shortly.",
+        "code": "database_unavailable",
+    }
+
+
+@pytest.mark.parametrize(
+    "exc",
+    [
+        Conflict("Not enough stock.", code="insufficient_stock", extra={"available": 2}),
+        exceptions.PermissionDenied({"reason": ["Nope."]}),
+        InvalidToken({"detail": "Given token not valid for any token type", "messages": []}),
+        exceptions.Throttled(wait=12.2),
+        DatabaseUnavailable(),
+    ],
+)
+def test_error_response_outside_drf_answers_what_the_handler_answers(exc):
+    handled = handle(exc)
+
+    response = error_response(exc)
+
+    assert response.status_code == handled.status_code
+    assert response["Content-Type"] == "application/json"
+    assert json.loads(response.content) == handled.data == error_body(exc)
+    assert response.get("Retry-After") == handled.get("Retry-After")
+
+
+def test_error_response_keeps_the_body_order_and_takes_headers():
+    response = error_response(
+        RequestTooLarge("Request body is larger than 100 bytes.", extra={"limit": 100}),
+        headers={"X-Test": "yes"},
+    )
+
+    assert response.status_code == 413
+    assert (
+        response.content
+        == b'{"detail": "Request body is larger than 100 bytes.", "code": "request_too_large", "limit": 100}'
+    )
+    assert response["X-Test"] == "yes"
+    assert not response.has_header("Retry-After")
 
 
 def test_errors_that_are_not_api_errors_are_left_to_django():
