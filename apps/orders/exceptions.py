@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from apps.catalog.exceptions import OutOfStock  # noqa: F401
 from apps.core.exceptions import ApplicationError, Conflict
 
 

@@ -23,12 +23,13 @@ from django.utils import timezone
 from apps.accounts.models import User
 from apps.cart.locks import lock_cart
 from apps.catalog.cache import catalog_stock_changed
+from apps.catalog.exceptions import OutOfStock
 from apps.catalog.locks import lock_products_for_sale
 from apps.catalog.models import Product
-from apps.core.exceptions import Conflict, NotFound
-from apps.core.idempotency import HEADER, TTL
+from apps.core.exceptions import IdempotencyConflict, NotFound
+from apps.core.idempotency import TTL
 from apps.core.money import money
-from apps.orders.exceptions import AmountOutOfRange, EmptyCart, InvalidTransition, OrderUnderReview, OutOfStock
+from apps.orders.exceptions import AmountOutOfRange, EmptyCart, InvalidTransition, OrderUnderReview
 from apps.orders.locks import lock_order
 from apps.orders.models import LineStatus, Order, OrderEvent, OrderLine, OrderStatus
 from apps.orders.notifications import order_paid_notify, order_shipped_notify
@@ -88,7 +89,7 @@ def order_place_once(
 def _order_for_key(*, buyer: User, key: str, request_hash: str) -> Order | None:
     order = Order.objects.filter(buyer=buyer, idempotency_key=key, created_at__gte=timezone.now() - TTL).first()
     if order is not None and order.idempotency_hash and request_hash and order.idempotency_hash != request_hash:
-        raise Conflict(f"This {HEADER} was used with a different request.", code="idempotency_conflict")
+        raise IdempotencyConflict()
     return order
 
 

@@ -7,9 +7,10 @@ from django.test.utils import CaptureQueriesContext
 
 from apps.accounts.tests.factories import AddressFactory, UserFactory
 from apps.cart.models import CartItem
+from apps.catalog.exceptions import OutOfStock
 from apps.catalog.models import Product
 from apps.catalog.tests.factories import ProductFactory
-from apps.orders.exceptions import EmptyCart, OutOfStock
+from apps.orders.exceptions import EmptyCart
 from apps.orders.models import NUMBER_ALPHABET, Order, OrderLine
 from apps.orders.services import order_place
 from apps.orders.tests.factories import ADDRESS, fill_cart
