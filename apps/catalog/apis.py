@@ -1,4 +1,4 @@
-"""Thin views for the catalog: parse, call one service or selector, serialize."""
+"""Thin views for the catalog and the public store pages: parse, call one service or selector, serialize."""
 
 from __future__ import annotations
 
@@ -30,6 +30,7 @@ from apps.catalog.serializers import (
     ReviewInputSerializer,
     ReviewOutputSerializer,
     SellerProductOutputSerializer,
+    StorePublicOutputSerializer,
 )
 from apps.core.permissions import IsSeller, IsStaffOrReadOnly
 
@@ -256,3 +257,25 @@ class ProductReviewListApi(ListAPIView):
         data.is_valid(raise_exception=True)
         review = services.review_create(author=request.user, product=product, **data.validated_data)
         return Response(ReviewOutputSerializer(review).data, status=status.HTTP_201_CREATED)
+
+
+class StoreListApi(ListAPIView):
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    serializer_class = StorePublicOutputSerializer
+
+    def get_queryset(self):
+        return selectors.store_list_public()
+
+    @extend_schema(tags=["stores"])
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+
+class StoreDetailApi(APIView):
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(responses={200: StorePublicOutputSerializer}, tags=["stores"])
+    def get(self, request, slug: str):
+        return Response(StorePublicOutputSerializer(selectors.store_get_public(slug=slug)).data)
