@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 from apps.accounts.selectors import store_get_for_owner
 from apps.catalog import cache, selectors, services
 from apps.catalog.filters import MAX_SEARCH_LENGTH, MAX_SEARCH_RESULTS, ORDERINGS
-from apps.catalog.models import Product, Review
+from apps.catalog.models import Product
 from apps.catalog.pagination import ProductPagination
 from apps.catalog.serializers import (
     CategoryCreateInputSerializer,
@@ -27,8 +27,6 @@ from apps.catalog.serializers import (
     ProductImageOutputSerializer,
     ProductListOutputSerializer,
     ProductUpdateInputSerializer,
-    ReviewInputSerializer,
-    ReviewOutputSerializer,
     SellerProductOutputSerializer,
     StorePublicOutputSerializer,
 )
@@ -231,32 +229,6 @@ class SellerProductListApi(ListAPIView):
     @extend_schema(parameters=[*CATALOG_FILTERS, STATUS_FILTER])
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
-
-
-class ProductReviewListApi(ListAPIView):
-    """GET: a product's reviews, newest first (anyone). POST: review a product you received."""
-
-    serializer_class = ReviewOutputSerializer
-
-    def get_permissions(self):
-        return [IsAuthenticated()] if self.request.method == "POST" else [AllowAny()]
-
-    def get_queryset(self):
-        if getattr(self, "swagger_fake_view", False):
-            return Review.objects.none()
-        return selectors.review_list_for_product(slug=self.kwargs["slug"], user=self.request.user)
-
-    @extend_schema(operation_id="products_reviews_list")
-    def get(self, request, *args, **kwargs):
-        return super().get(request, *args, **kwargs)
-
-    @extend_schema(request=ReviewInputSerializer, responses={201: ReviewOutputSerializer})
-    def post(self, request, slug: str):
-        product = selectors.product_get_public(slug=slug, user=request.user)
-        data = ReviewInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        review = services.review_create(author=request.user, product=product, **data.validated_data)
-        return Response(ReviewOutputSerializer(review).data, status=status.HTTP_201_CREATED)
 
 
 class StoreListApi(ListAPIView):

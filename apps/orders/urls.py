@@ -1,6 +1,6 @@
 from django.urls import path
 
-from apps.orders import apis
+from apps.orders import apis, review_apis
 
 urlpatterns = [
     path("checkout/", apis.CheckoutApi.as_view(), name="checkout"),
@@ -11,4 +11,6 @@ urlpatterns = [
     path("orders/<slug:number>/confirm-delivery/", apis.OrderConfirmDeliveryApi.as_view(), name="order-confirm"),
     path("seller/orders/", apis.SellerOrderListApi.as_view(), name="seller-order-list"),
     path("seller/orders/<slug:number>/ship/", apis.SellerOrderShipApi.as_view(), name="seller-order-ship"),
+    # Under products/ but here: only buyers who received a product may review it (orders.reviews).
+    path("products/<slug:slug>/reviews/", review_apis.ProductReviewListApi.as_view(), name="product-review-list"),
 ]
