@@ -53,9 +53,10 @@ beat: $(VENV)/.runtime-installed  ## Send the periodic tasks (one per deployment
 test: $(VENV)/.dev-installed  ## Set up .venv and run the whole test suite
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-lint: $(VENV)/.dev-installed  ## ruff check and ruff format --check
+lint: $(VENV)/.dev-installed  ## ruff check, ruff format --check, lint-imports (imports run one way)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-logo
 
 format: $(VENV)/.dev-installed  ## Apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .

@@ -1,8 +1,8 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
+from apps.accounts.cache import stores_changed
 from apps.accounts.models import Address, Store, User
-from apps.catalog.admin import CatalogCacheAdminMixin
 
 
 @admin.register(User)
@@ -30,7 +30,7 @@ class AddressAdmin(admin.ModelAdmin):
 
 
 @admin.register(Store)
-class StoreAdmin(CatalogCacheAdminMixin, admin.ModelAdmin):
+class StoreAdmin(admin.ModelAdmin):
     list_display = ["name", "slug", "owner", "is_active", "created_at"]
     search_fields = ["name", "slug", "owner__email"]
     list_filter = ["is_active"]
@@ -41,3 +41,16 @@ class StoreAdmin(CatalogCacheAdminMixin, admin.ModelAdmin):
         # Owners open stores through the API (services.store_open picks the slug and makes them a
         # seller); a store added here would get an empty slug and an owner who is no seller.
         return False
+
+    # Admin writes bypass the services: each of them retires what is cached about stores too.
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        stores_changed()
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        stores_changed()
+
+    def delete_queryset(self, request, queryset):
+        super().delete_queryset(request, queryset)
+        stores_changed()

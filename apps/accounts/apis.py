@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.generics import ListAPIView
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -22,7 +21,6 @@ from apps.accounts.serializers import (
     RegisterInputSerializer,
     StoreOpenInputSerializer,
     StoreOwnOutputSerializer,
-    StorePublicOutputSerializer,
     StoreUpdateInputSerializer,
     TokenPairOutputSerializer,
     UserOutputSerializer,
@@ -197,25 +195,3 @@ class MyStoreApi(APIView):
         data.is_valid(raise_exception=True)
         store = services.store_update(store=store, data=data.validated_data)
         return Response(StoreOwnOutputSerializer(store).data)
-
-
-class StoreListApi(ListAPIView):
-    authentication_classes: list = []
-    permission_classes = [AllowAny]
-    serializer_class = StorePublicOutputSerializer
-
-    def get_queryset(self):
-        return selectors.store_list_public()
-
-    @extend_schema(tags=["stores"])
-    def get(self, request, *args, **kwargs):
-        return super().get(request, *args, **kwargs)
-
-
-class StoreDetailApi(APIView):
-    authentication_classes: list = []
-    permission_classes = [AllowAny]
-
-    @extend_schema(responses={200: StorePublicOutputSerializer}, tags=["stores"])
-    def get(self, request, slug: str):
-        return Response(StorePublicOutputSerializer(selectors.store_get_public(slug=slug)).data)

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, OuterRef, QuerySet, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import QuerySet
 
 from apps.accounts.exceptions import NoStore
 from apps.accounts.models import Address, Store, User
-from apps.catalog.models import Product
 from apps.core.exceptions import NotFound
 
 
@@ -27,28 +25,4 @@ def store_get_for_owner(*, user: User) -> Store:
     store = Store.objects.filter(owner=user).first()
     if store is None:
         raise NoStore()
-    return store
-
-
-def store_list_public() -> QuerySet[Store]:
-    """Active stores, each with ``product_count`` (its active products) from one correlated subquery,
-    evaluated only for the rows of the page."""
-    active_products = (
-        Product.objects.filter(store=OuterRef("pk"), status=Product.Status.ACTIVE)
-        .order_by()
-        .values("store")
-        .annotate(total=Count("*"))
-        .values("total")
-    )
-    return (
-        Store.objects.filter(is_active=True)
-        .annotate(product_count=Coalesce(Subquery(active_products), 0))
-        .order_by("name", "id")
-    )
-
-
-def store_get_public(*, slug: str) -> Store:
-    store = store_list_public().filter(slug=slug).first()
-    if store is None:
-        raise NotFound("Store not found.")
     return store

@@ -129,15 +129,6 @@ class StoreOwnOutputSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class StorePublicOutputSerializer(serializers.ModelSerializer):
-    product_count = serializers.IntegerField(read_only=True, help_text="Active products in the store.")
-
-    class Meta:
-        model = Store
-        fields = ["slug", "name", "description", "created_at", "product_count"]
-        read_only_fields = fields
-
-
 class StoreRefSerializer(serializers.ModelSerializer):
     """How a store is embedded elsewhere: ``{slug, name}``."""
 

@@ -16,9 +16,9 @@ from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
 
+from apps.accounts.cache import stores_changed
 from apps.accounts.exceptions import StoreExists
 from apps.accounts.models import Address, Store, User, UserManager, default_preferences
-from apps.catalog.cache import catalog_changed
 from apps.core.emails import email_send
 from apps.core.exceptions import SlugConflict
 from apps.core.slugs import unique_slug
@@ -78,7 +78,7 @@ def user_delete(*, user: User) -> None:
     user.save()
     user.addresses.all().delete()
     if Store.objects.filter(owner=user).update(is_active=False):
-        catalog_changed()  # the store's products leave the catalog
+        stores_changed()  # the store's products leave the catalog
     _blacklist_all_refresh_tokens(user=user)
 
 
@@ -201,5 +201,5 @@ def store_update(*, store: Store, data: dict[str, Any]) -> Store:
             setattr(store, field, data[field])
     store.save(update_fields=["name", "description", "updated_at"])
     if renamed:
-        catalog_changed()  # products embed the store's name
+        stores_changed()  # products embed the store's name
     return store

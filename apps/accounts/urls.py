@@ -14,6 +14,4 @@ urlpatterns = [
     path("users/me/addresses/", apis.AddressListApi.as_view(), name="address-list"),
     path("users/me/addresses/<int:address_id>/", apis.AddressDetailApi.as_view(), name="address-detail"),
     path("users/me/store/", apis.MyStoreApi.as_view(), name="my-store"),
-    path("stores/", apis.StoreListApi.as_view(), name="store-list"),
-    path("stores/<slug:slug>/", apis.StoreDetailApi.as_view(), name="store-detail"),
 ]

@@ -1,4 +1,4 @@
-"""Thin views for the catalog: parse, call one service or selector, serialize."""
+"""Thin views for the catalog and the public store pages: parse, call one service or selector, serialize."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 from apps.accounts.selectors import store_get_for_owner
 from apps.catalog import cache, selectors, services
 from apps.catalog.filters import MAX_SEARCH_LENGTH, MAX_SEARCH_RESULTS, ORDERINGS
-from apps.catalog.models import Product, Review
+from apps.catalog.models import Product
 from apps.catalog.pagination import ProductPagination
 from apps.catalog.serializers import (
     CategoryCreateInputSerializer,
@@ -27,9 +27,8 @@ from apps.catalog.serializers import (
     ProductImageOutputSerializer,
     ProductListOutputSerializer,
     ProductUpdateInputSerializer,
-    ReviewInputSerializer,
-    ReviewOutputSerializer,
     SellerProductOutputSerializer,
+    StorePublicOutputSerializer,
 )
 from apps.core.permissions import IsSeller, IsStaffOrReadOnly
 
@@ -232,27 +231,23 @@ class SellerProductListApi(ListAPIView):
         return super().get(request, *args, **kwargs)
 
 
-class ProductReviewListApi(ListAPIView):
-    """GET: a product's reviews, newest first (anyone). POST: review a product you received."""
-
-    serializer_class = ReviewOutputSerializer
-
-    def get_permissions(self):
-        return [IsAuthenticated()] if self.request.method == "POST" else [AllowAny()]
+class StoreListApi(ListAPIView):
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    serializer_class = StorePublicOutputSerializer
 
     def get_queryset(self):
-        if getattr(self, "swagger_fake_view", False):
-            return Review.objects.none()
-        return selectors.review_list_for_product(slug=self.kwargs["slug"], user=self.request.user)
+        return selectors.store_list_public()
 
-    @extend_schema(operation_id="products_reviews_list")
+    @extend_schema(tags=["stores"])
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
-    @extend_schema(request=ReviewInputSerializer, responses={201: ReviewOutputSerializer})
-    def post(self, request, slug: str):
-        product = selectors.product_get_public(slug=slug, user=request.user)
-        data = ReviewInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        review = services.review_create(author=request.user, product=product, **data.validated_data)
-        return Response(ReviewOutputSerializer(review).data, status=status.HTTP_201_CREATED)
+
+class StoreDetailApi(APIView):
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(responses={200: StorePublicOutputSerializer}, tags=["stores"])
+    def get(self, request, slug: str):
+        return Response(StorePublicOutputSerializer(selectors.store_get_public(slug=slug)).data)

@@ -1,13 +1,15 @@
 """Cached public catalog reads and the writes that retire them (README, Caching).
 
-Two kinds of version counters (apps.core.cache) key the entries:
+Three kinds of version counters (apps.core.cache) key the entries:
 
 - ``catalog:version``: in every key. Bumped by every write that can change a list, a category or
   a detail beyond its stock: products (create, update, delete, archive), images (add, delete,
-  thumbnail made), categories, stores (rename, deactivate), reviews (the rating), stock returned
-  by a cancel or an expiry, and a checkout that takes a product's last unit (``in_stock`` turns
-  false). A list shows stock only as ``in_stock``, so a checkout that leaves stock does not
-  touch it.
+  thumbnail made), categories, reviews (the rating), stock returned by a cancel or an expiry,
+  and a checkout that takes a product's last unit (``in_stock`` turns false). A list shows stock
+  only as ``in_stock``, so a checkout that leaves stock does not touch it.
+- ``accounts:stores:version`` (apps.accounts.cache): in the product keys (lists and details).
+  Accounts bumps it when a store is renamed or closed, which changes what products show and
+  which ones are public. Categories show no store and do not carry it.
 - ``catalog:product:<slug>:version``: in that product's detail key only. Bumped by every stock
   change, so the detail's ``stock`` is exact at once while the lists keep their entries.
 
@@ -23,9 +25,12 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 from urllib.parse import urlencode
 
+from apps.accounts.cache import STORES_VERSION
 from apps.core.cache import versioned_get_or_set, versions_bump_on_commit
 
 CATALOG_VERSION = "catalog:version"
+# Products show their store's name and are public only while it is open: the stores' writes retire them too.
+PRODUCT_VERSIONS = (CATALOG_VERSION, STORES_VERSION)
 LIST_SECONDS = 60
 DETAIL_SECONDS = 60
 CATEGORY_SECONDS = 300
@@ -72,7 +77,7 @@ def _origin(request) -> str:
 def product_list_cached(*, request, compute: Callable[[], Any]) -> Any:
     """The public product list's response data for this query (the same for every user)."""
     key = f"catalog:products:{_digest(_origin(request) + '?' + list_query_key(request.query_params))}"
-    return versioned_get_or_set(key=key, versions=[CATALOG_VERSION], compute=compute, timeout=LIST_SECONDS)
+    return versioned_get_or_set(key=key, versions=PRODUCT_VERSIONS, compute=compute, timeout=LIST_SECONDS)
 
 
 def product_detail_bypasses_cache(*, user) -> bool:
@@ -84,7 +89,7 @@ def product_detail_cached(*, request, slug: str, compute: Callable[[], Any]) -> 
     """A public product's detail data; ``compute`` must read it as the public sees it."""
     key = f"catalog:product:{slug}:{_digest(_origin(request))}"
     return versioned_get_or_set(
-        key=key, versions=[CATALOG_VERSION, product_version_name(slug)], compute=compute, timeout=DETAIL_SECONDS
+        key=key, versions=[*PRODUCT_VERSIONS, product_version_name(slug)], compute=compute, timeout=DETAIL_SECONDS
     )
 
 

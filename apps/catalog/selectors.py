@@ -1,4 +1,5 @@
-"""Reads for the catalog, scoped to who may see what, each in a constant number of queries.
+"""Reads for the catalog and the public store pages, scoped to who may see what, each in a constant
+number of queries.
 
 Visibility: the public sees active products of active stores; an owner also sees their own drafts
 and archived products; anyone else asking for a product they may not see gets NotFound.
@@ -9,9 +10,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from django.db.models import OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 
-from apps.accounts.models import User
+from apps.accounts.models import Store, User
 from apps.catalog.exceptions import NotOwner
 from apps.catalog.filters import ProductFilter, SellerProductFilter, filter_apply
 from apps.catalog.models import Category, Product, ProductImage, Review
@@ -158,3 +160,27 @@ def review_list_for_product(*, slug: str, user: User | None = None) -> QuerySet[
     """Reviews of a product the user may see, newest first. Raises NotFound."""
     product = product_get_public(slug=slug, user=user)
     return Review.objects.filter(product=product).select_related("author").order_by("-created_at", "-id")
+
+
+def store_list_public() -> QuerySet[Store]:
+    """Active stores, each with ``product_count`` (its active products) from one correlated subquery,
+    evaluated only for the rows of the page."""
+    active_products = (
+        Product.objects.filter(store=OuterRef("pk"), status=Product.Status.ACTIVE)
+        .order_by()
+        .values("store")
+        .annotate(total=Count("*"))
+        .values("total")
+    )
+    return (
+        Store.objects.filter(is_active=True)
+        .annotate(product_count=Coalesce(Subquery(active_products), 0))
+        .order_by("name", "id")
+    )
+
+
+def store_get_public(*, slug: str) -> Store:
+    store = store_list_public().filter(slug=slug).first()
+    if store is None:
+        raise NotFound("Store not found.")
+    return store

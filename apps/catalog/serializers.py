@@ -17,6 +17,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from apps.accounts.models import Store
 from apps.accounts.serializers import StoreRefSerializer
 from apps.catalog.models import MAX_PRICE, MIN_PRICE, Category, Product, ProductImage
 from apps.core.fields import JSONCharField, SlugRefField
@@ -271,3 +272,15 @@ class ReviewInputSerializer(serializers.Serializer):
     rating = serializers.IntegerField(min_value=1, max_value=5)
     title = JSONCharField(max_length=120, required=False, allow_blank=True, default="")
     body = JSONCharField(max_length=5000, required=False, allow_blank=True, default="")
+
+
+# --- Stores ---------------------------------------------------------------------------------
+
+
+class StorePublicOutputSerializer(serializers.ModelSerializer):
+    product_count = serializers.IntegerField(read_only=True, help_text="Active products in the store.")
+
+    class Meta:
+        model = Store
+        fields = ["slug", "name", "description", "created_at", "product_count"]
+        read_only_fields = fields

@@ -13,6 +13,7 @@ urlpatterns = [
         apis.ProductImageDetailApi.as_view(),
         name="product-image-detail",
     ),
-    path("products/<slug:slug>/reviews/", apis.ProductReviewListApi.as_view(), name="product-review-list"),
     path("seller/products/", apis.SellerProductListApi.as_view(), name="seller-product-list"),
+    path("stores/", apis.StoreListApi.as_view(), name="store-list"),
+    path("stores/<slug:slug>/", apis.StoreDetailApi.as_view(), name="store-detail"),
 ]

@@ -1,8 +1,10 @@
 from django.urls import path
 
-from apps.orders import apis
+from apps.orders import apis, review_apis
 
 urlpatterns = [
     path("seller/orders/", apis.SellerOrderListApi.as_view(), name="seller-order-list"),
     path("seller/orders/<slug:number>/ship/", apis.SellerOrderShipApi.as_view(), name="seller-order-ship"),
+    # Under products/ but here: only buyers who received a product may review it (orders.reviews).
+    path("products/<slug:slug>/reviews/", review_apis.ProductReviewListApi.as_view(), name="product-review-list"),
 ]

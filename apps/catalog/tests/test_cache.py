@@ -188,6 +188,23 @@ def test_a_deactivated_store_leaves_the_catalog(live_redis, anonymous, seller_cl
     assert anonymous.get(detail(product.slug)).status_code == 404
 
 
+def test_a_store_closed_in_the_admin_leaves_the_catalog(live_redis, anonymous, client, product):
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    store = product.store
+    listed(anonymous)
+    anonymous.get(detail(product.slug))
+
+    response = client.post(
+        f"/admin/accounts/store/{store.pk}/change/",
+        {"name": "Closed Tools", "description": store.description, "owner": store.owner_id},  # is_active unticked
+    )
+
+    assert response.status_code == 302
+    assert "claw-hammer" not in listed(anonymous)
+    assert anonymous.get(detail(product.slug)).status_code == 404
+    assert anonymous.get(CATEGORIES).status_code == 200
+
+
 def test_a_new_active_product_appears_in_the_list(live_redis, anonymous, seller_client, tree, product):
     listed(anonymous)
 

@@ -1,3 +1,5 @@
+"""Product reviews (/api/v1/products/{slug}/reviews/): anyone reads them, buyers who received it write one."""
+
 from decimal import Decimal
 
 import pytest
