@@ -3,8 +3,10 @@
 
 # Production settings, plain HTTP on loopback, no throttles, no worker recycling during a run
 # (production recycles every ~2000 requests; all workers rebooting at once would measure
-# Django's start-up), mail thrown away. The bench urlconf adds /bench/ceiling/.
+# Django's start-up), mail thrown away, the simulated payment provider (named explicitly:
+# production refuses to fall back to it). The bench urlconf adds /bench/ceiling/.
 export ENV=prod DEBUG=false THROTTLE_DISABLED=true SECURE_SSL_REDIRECT=false LOG_FORMAT=plain
+export PAYMENT_PROVIDER=simulated
 export ALLOWED_HOSTS=127.0.0.1,localhost,testserver GUNICORN_ACCESS_LOG=/dev/null GUNICORN_MAX_REQUESTS=0
 export SECRET_KEY=${SECRET_KEY:-$(.venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(64))')}
 export DJANGO_SETTINGS_MODULE=bench.settings

@@ -63,3 +63,28 @@ def check_production(*, debug: bool, secret_key: str, allowed_hosts: list[str]) 
         )
     if not [host for host in allowed_hosts if host.strip()]:
         raise ImproperlyConfigured("ENV=prod needs ALLOWED_HOSTS (comma-separated host names).")
+
+
+PAYMENT_PROVIDERS = ("simulated", "stripe")
+
+
+def payment_provider(*, configured: str, stripe_secret_key: str, env: str) -> str:
+    """The payment provider: ``PAYMENT_PROVIDER`` when set, else ``stripe`` with a Stripe key,
+    else ``simulated``.
+
+    Production never falls back to the simulated provider, where test cards "pay": with
+    ``env == "prod"``, no ``PAYMENT_PROVIDER`` and no Stripe key it raises ImproperlyConfigured.
+    ``PAYMENT_PROVIDER=simulated`` set explicitly still runs it (a demo). An unknown name is refused."""
+    name = configured.strip()
+    if not name:
+        if stripe_secret_key.strip():
+            return "stripe"
+        if env == "prod":
+            raise ImproperlyConfigured(
+                "ENV=prod needs a real payment provider: set STRIPE_SECRET_KEY (PAYMENT_PROVIDER defaults to "
+                "stripe then), or PAYMENT_PROVIDER=simulated explicitly for a demo where nothing is really paid."
+            )
+        return "simulated"
+    if name not in PAYMENT_PROVIDERS:
+        raise ImproperlyConfigured(f"PAYMENT_PROVIDER={name!r} is not one of: {', '.join(PAYMENT_PROVIDERS)}.")
+    return name

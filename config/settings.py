@@ -308,15 +308,18 @@ STRIPE_PUBLISHABLE_KEY = env.str("STRIPE_PUBLISHABLE_KEY", default="")
 STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
 STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="")
 STRIPE_ALLOW_LIVE = env.bool("STRIPE_ALLOW_LIVE", default=False)
-PAYMENT_PROVIDER = env.str("PAYMENT_PROVIDER", default="stripe" if STRIPE_SECRET_KEY else "simulated")
+# Production refuses to fall back to the simulated provider (test cards "pay" there): it runs
+# only when PAYMENT_PROVIDER=simulated is explicit, and then /healthz and a start-up warning say so.
+PAYMENT_PROVIDER = env_loader.payment_provider(
+    configured=env.str("PAYMENT_PROVIDER", default=""), stripe_secret_key=STRIPE_SECRET_KEY, env=ENV
+)
+PAYMENTS_SIMULATED_IN_PROD = IS_PROD and PAYMENT_PROVIDER == "simulated"
 if STRIPE_SECRET_KEY or PAYMENT_PROVIDER == "stripe":
     from apps.payments.providers.stripe_provider import stripe_check_keys
 
     stripe_check_keys(secret_key=STRIPE_SECRET_KEY, env=ENV, allow_live=STRIPE_ALLOW_LIVE)
 if PAYMENT_PROVIDER == "stripe" and not STRIPE_SECRET_KEY:
     raise ImproperlyConfigured("PAYMENT_PROVIDER=stripe needs STRIPE_SECRET_KEY (a test key, sk_test_...).")
-if PAYMENT_PROVIDER not in ("simulated", "stripe"):
-    raise ImproperlyConfigured(f"PAYMENT_PROVIDER={PAYMENT_PROVIDER!r} is not one of: simulated, stripe.")
 
 # --- Background work ----------------------------------------------------------------------
 # Celery (config/celery.py). With a broker, tasks are queued in Redis and run by `make worker`,

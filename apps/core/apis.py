@@ -110,6 +110,11 @@ HEALTH_SCHEMA = inline_serializer(
         "replica": serializers.ChoiceField(choices=DEPENDENCY_STATES),
         "cache": serializers.ChoiceField(choices=DEPENDENCY_STATES),
         "broker": serializers.ChoiceField(choices=DEPENDENCY_STATES),
+        "payments": serializers.ChoiceField(
+            choices=["simulated"],
+            required=False,
+            help_text="Present only when production runs on the simulated payment provider (nothing is really paid).",
+        ),
     },
 )
 
@@ -134,8 +139,12 @@ class HealthApi(APIView):
         overall = "degraded" if "degraded" in dependencies.values() else "ok"
         if database != "ok":
             overall = "down"
+        body = {"status": overall, **dependencies}
+        if settings.PAYMENTS_SIMULATED_IN_PROD:
+            # Said on every check, so monitoring notices a production that fakes payments.
+            body["payments"] = "simulated"
         return Response(
-            {"status": overall, **dependencies},
+            body,
             status=503 if database != "ok" else 200,
             headers={"Cache-Control": "no-store"},
         )

@@ -117,8 +117,9 @@ def stack():
         "WEB_CONCURRENCY": "2",
         "GUNICORN_ACCESS_LOG": "/dev/null",
         "PYTHONUNBUFFERED": "1",
+        # Named explicitly: production refuses to fall back to the simulated provider.
+        "PAYMENT_PROVIDER": "simulated",
     }
-    env.pop("PAYMENT_PROVIDER", None)
     env.pop("STRIPE_SECRET_KEY", None)
     stack = Stack(servers=[], mail_dir=mail_dir, env=env)
     stack.manage("migrate", "--noinput", "-v0")

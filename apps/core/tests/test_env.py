@@ -1,5 +1,6 @@
 """The ENV loader (config/env.py) and what production refuses at start-up."""
 
+import json
 import os
 import secrets
 import subprocess
@@ -132,6 +133,44 @@ def test_check_production_accepts_safe_settings():
     env_loader.check_production(debug=False, secret_key=GOOD_SECRET, allowed_hosts=["example.com"])
 
 
+@pytest.mark.parametrize("env", ["dev", "test"])
+def test_outside_prod_the_provider_defaults_to_simulated_without_a_stripe_key(env):
+    assert env_loader.payment_provider(configured="", stripe_secret_key="", env=env) == "simulated"
+
+
+@pytest.mark.parametrize("env", ["dev", "test", "prod"])
+def test_a_stripe_key_makes_stripe_the_default_provider(env):
+    assert env_loader.payment_provider(configured="", stripe_secret_key="sk_test_abc", env=env) == "stripe"
+
+
+@pytest.mark.parametrize("env", ["dev", "test", "prod"])
+@pytest.mark.parametrize("configured", ["simulated", "stripe", " simulated "])
+def test_an_explicit_provider_always_wins(env, configured):
+    chosen = env_loader.payment_provider(configured=configured, stripe_secret_key="sk_test_abc", env=env)
+
+    assert chosen == configured.strip()
+
+
+def test_prod_runs_the_simulated_provider_only_when_it_is_named():
+    assert env_loader.payment_provider(configured="simulated", stripe_secret_key="", env="prod") == "simulated"
+
+
+@pytest.mark.parametrize("configured", ["", "  "])
+def test_prod_refuses_to_fall_back_to_the_simulated_provider(configured):
+    with pytest.raises(ImproperlyConfigured, match="PAYMENT_PROVIDER=simulated explicitly") as error:
+        env_loader.payment_provider(configured=configured, stripe_secret_key="", env="prod")
+
+    assert "ENV=prod" in str(error.value)
+    assert "STRIPE_SECRET_KEY" in str(error.value)
+
+
+def test_an_unknown_provider_is_refused_naming_the_variable():
+    with pytest.raises(ImproperlyConfigured) as error:
+        env_loader.payment_provider(configured="paypal", stripe_secret_key="", env="dev")
+
+    assert str(error.value) == "PAYMENT_PROVIDER='paypal' is not one of: simulated, stripe."
+
+
 # --- Start-up in a real process: settings are read once, at import --------------------------
 
 
@@ -158,6 +197,7 @@ GOOD_PROD = {
     "SECRET_KEY": GOOD_SECRET,
     "ALLOWED_HOSTS": "example.com",
     "SECURE_SSL_REDIRECT": "false",
+    "STRIPE_SECRET_KEY": "sk_test_bazaar_not_a_real_key",  # a real provider: stripe (test mode)
 }
 
 
@@ -194,6 +234,123 @@ def test_production_refuses_to_start_with_unsafe_settings(changes, variable):
     assert result.returncode != 0
     assert "ImproperlyConfigured" in result.stderr
     assert variable in result.stderr.strip().splitlines()[-1]
+
+
+# --- Production never fakes payments by accident ---------------------------------------------
+
+SIMULATED_WARNING = "ENV=prod is running on the simulated payment provider"
+# What a process prints of its /healthz; the database is a fresh SQLite file (SELECT 1 needs no table).
+PRINT_HEALTH = (
+    "import django, json; django.setup(); from django.test import Client; "
+    "response = Client().get('/healthz'); print(response.status_code, json.dumps(response.json()))"
+)
+
+
+def run_django(code: str, *, database: Path, **variables: str) -> subprocess.CompletedProcess:
+    if (ROOT / ".env.prod").exists() or (ROOT / ".env.dev").exists():
+        pytest.skip("a local .env.prod or .env.dev would feed these settings")
+    environment = {name: os.environ[name] for name in KEPT_VARIABLES if name in os.environ}
+    environment.update(DJANGO_SETTINGS_MODULE="config.settings", DATABASE_URL=f"sqlite:///{database}", **variables)
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def without_stripe(variables: dict[str, str]) -> dict[str, str]:
+    return {name: value for name, value in variables.items() if name != "STRIPE_SECRET_KEY"}
+
+
+def test_production_without_a_payment_provider_or_stripe_key_refuses_to_start():
+    result = manage_check(**without_stripe(GOOD_PROD))
+
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert "PAYMENT_PROVIDER=simulated explicitly" in result.stderr.strip().splitlines()[-1]
+
+
+def test_production_with_a_stripe_key_starts_on_stripe_without_the_warning(tmp_path):
+    result = run_django(
+        PRINT_HEALTH + "; from django.conf import settings; print(settings.PAYMENT_PROVIDER)",
+        database=tmp_path / "db.sqlite3",
+        **{**GOOD_PROD, "ALLOWED_HOSTS": "testserver"},
+    )
+
+    assert result.returncode == 0, result.stderr
+    health, provider = result.stdout.strip().splitlines()
+    assert provider == "stripe"
+    assert health.startswith("200 ")
+    assert "payments" not in json.loads(health.removeprefix("200 "))
+    assert SIMULATED_WARNING not in result.stderr
+
+
+def test_production_on_an_explicit_simulated_provider_starts_says_so_once_and_in_healthz(tmp_path):
+    variables = {**without_stripe(GOOD_PROD), "ALLOWED_HOSTS": "testserver", "PAYMENT_PROVIDER": "simulated"}
+
+    result = run_django(PRINT_HEALTH, database=tmp_path / "db.sqlite3", **variables)
+
+    assert result.returncode == 0, result.stderr
+    status, _, body = result.stdout.strip().partition(" ")
+    assert status == "200"
+    assert json.loads(body) == {
+        "status": "ok",
+        "database": "ok",
+        "replica": "off",
+        "cache": "off",
+        "broker": "off",
+        "payments": "simulated",
+    }
+    warnings = [json.loads(line) for line in result.stderr.splitlines() if SIMULATED_WARNING in line]
+    assert [(record["level"], record["logger"]) for record in warnings] == [("WARNING", "apps.core.apps")]
+
+
+def test_deploy_checks_pass_on_an_explicit_simulated_provider():
+    variables = {**without_stripe(GOOD_PROD), "SECURE_SSL_REDIRECT": "true", "NUM_PROXIES": "1"}
+
+    result = manage_check(deploy=True, **variables, PAYMENT_PROVIDER="simulated")
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues (0 silenced)." in result.stdout
+
+
+@pytest.mark.parametrize("env", ["dev", "test"])
+def test_outside_prod_the_simulated_provider_is_still_the_quiet_default(tmp_path, env):
+    result = run_django(
+        PRINT_HEALTH + "; from django.conf import settings; print(settings.PAYMENT_PROVIDER)",
+        database=tmp_path / "db.sqlite3",
+        ENV=env,
+    )
+
+    assert result.returncode == 0, result.stderr
+    health, provider = result.stdout.strip().splitlines()
+    assert provider == "simulated"
+    assert health.startswith("200 ")
+    assert "payments" not in json.loads(health.removeprefix("200 "))
+    assert SIMULATED_WARNING not in result.stderr
+
+
+@pytest.mark.django_db
+def test_healthz_keeps_its_fields_and_status_and_adds_payments_when_prod_simulates(api_client, settings):
+    settings.REDIS_URL = ""
+    settings.HEALTH_BROKER_URL = ""
+    settings.PAYMENTS_SIMULATED_IN_PROD = True
+
+    response = api_client.get("/healthz")
+
+    assert response.status_code == 200
+    assert response.json() == {
+        "status": "ok",
+        "database": "ok",
+        "replica": "off",
+        "cache": "off",
+        "broker": "off",
+        "payments": "simulated",
+    }
 
 
 def test_an_unknown_env_refuses_to_start():

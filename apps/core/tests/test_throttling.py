@@ -1,11 +1,20 @@
 """Per-IP and per-email throttles on the sensitive auth endpoints (apps/core/throttling.py)."""
 
+import time
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+
 import pytest
+from django.core.cache import cache, caches
+from django.test import RequestFactory
+from redis.exceptions import ConnectionError as RedisConnectionError
+from rest_framework.request import Request
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 
 from apps.accounts.models import User
 from apps.accounts.tests.factories import DEFAULT_PASSWORD
+from apps.core.throttling import local_counters, scoped_throttles
 
 pytestmark = pytest.mark.django_db
 
@@ -204,3 +213,142 @@ def test_the_health_check_is_never_throttled(api_client, rates):
     statuses = {api_client.get("/healthz").status_code for _ in range(3)}
 
     assert statuses == {200}
+
+
+# --- The shared cache unreachable: per-process counters, never no limit -------------------------
+
+FALLBACK_WARNING = "cache unreachable, requests are counted per process until it is back"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_local_counters():
+    local_counters.reset()
+    yield
+    local_counters.reset()
+
+
+@pytest.fixture
+def shared_cache_outage(monkeypatch):
+    """Make the shared (default) cache fail like a dead Redis while inside ``with outage():``."""
+    shared = caches["default"]
+
+    def unreachable(*args, **kwargs):
+        raise RedisConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    @contextmanager
+    def outage():
+        with monkeypatch.context() as patch:
+            for method in ("get", "set", "add", "incr", "get_many"):
+                patch.setattr(shared, method, unreachable)
+            yield
+
+    return outage
+
+
+def test_with_redis_down_login_is_still_throttled_per_email(dead_redis, api_client, rates, caplog):
+    rates(login_email="2/min", login_ip="100/min")
+
+    answers = [login(api_client, "ann@example.com").status_code for _ in range(2)]
+    throttled = login(api_client, "ann@example.com")
+    other_email = login(api_client, "bob@example.com")
+
+    assert answers == [401, 401]
+    assert_throttled(throttled)
+    assert other_email.status_code == 401
+    assert caplog.text.count(FALLBACK_WARNING) == 1  # once per minute, not once per request
+
+
+def test_with_redis_down_login_is_still_throttled_per_ip(dead_redis, api_client, rates):
+    rates(login_email="100/min", login_ip="3/min")
+    for number in range(3):
+        assert login(api_client, f"user{number}@example.com").status_code == 401
+
+    same_ip = login(api_client, "fresh@example.com")
+    other_ip = login(api_client, "fresh2@example.com", ip="10.0.0.2")
+
+    assert_throttled(same_ip)
+    assert other_ip.status_code == 401
+
+
+def test_with_redis_down_register_is_still_throttled(dead_redis, api_client, rates):
+    rates(register_email="1/hour", register_ip="100/hour")
+    register(api_client, "ann@example.com", ip="10.0.0.1")
+
+    response = register(api_client, "ann@example.com", ip="10.0.0.2")
+
+    assert response.status_code == 429
+    assert response["Retry-After"] == "3600"
+    assert User.objects.filter(email="ann@example.com").count() == 1
+
+
+def test_with_redis_down_password_reset_is_still_throttled(dead_redis, api_client, rates, mailoutbox):
+    rates(password_reset_email="1/hour", password_reset_ip="100/hour")
+    first = api_client.post(RESET, {"email": "ann@example.com"}, REMOTE_ADDR="10.0.0.1")
+
+    second = api_client.post(RESET, {"email": "ann@example.com"}, REMOTE_ADDR="10.0.0.2")
+
+    assert first.status_code == 202
+    assert second.status_code == 429
+    assert second["Retry-After"] == "3600"
+
+
+def test_with_redis_down_the_general_limits_still_hold(dead_redis, api_client, buyer_client, rates):
+    rates(anon="2/min", user="2/min")
+    anonymous = [api_client.get("/api/v1/stores/", REMOTE_ADDR="10.0.0.1").status_code for _ in range(2)]
+    signed_in = [buyer_client.get("/api/v1/users/me/").status_code for _ in range(2)]
+
+    anonymous_throttled = api_client.get("/api/v1/stores/", REMOTE_ADDR="10.0.0.1")
+    other_ip = api_client.get("/api/v1/stores/", REMOTE_ADDR="10.0.0.2")
+    signed_in_throttled = buyer_client.get("/api/v1/users/me/")
+
+    assert (anonymous, signed_in) == ([200, 200], [200, 200])
+    assert_throttled(anonymous_throttled)
+    assert other_ip.status_code == 200
+    assert_throttled(signed_in_throttled)
+
+
+def test_with_redis_down_throttle_disabled_still_lets_everything_through(dead_redis, api_client, rates, settings):
+    settings.THROTTLE_DISABLED = True
+    rates(login_email="1/min", login_ip="1/min")
+
+    statuses = {login(api_client, "ann@example.com").status_code for _ in range(3)}
+
+    assert statuses == {401}
+
+
+def test_when_the_cache_is_back_its_shared_counters_count_again(api_client, rates, shared_cache_outage):
+    rates(login_email="2/min", login_ip="100/min")
+    before = login(api_client, "ann@example.com")  # counted in the shared cache
+    with shared_cache_outage():
+        during = [login(api_client, "ann@example.com").status_code for _ in range(3)]  # counted locally
+
+    back = login(api_client, "ann@example.com")  # the shared count (1) lets it through
+    shared_limit = login(api_client, "ann@example.com")
+
+    assert before.status_code == 401
+    assert during == [401, 401, 429]
+    assert back.status_code == 401
+    assert_throttled(shared_limit)
+    assert cache.get("throttle_login_email_ann@example.com") == [1_000_000.0, 1_000_000.0]
+
+
+def test_with_redis_down_concurrent_requests_in_one_process_get_exactly_the_limit(dead_redis, rates, monkeypatch):
+    rates(login_ip="10/min")
+    local_get = local_counters.cache.get
+
+    def slow_get(*args, **kwargs):  # widens the window between a thread's read and its write
+        value = local_get(*args, **kwargs)
+        time.sleep(0.002)
+        return value
+
+    monkeypatch.setattr(local_counters.cache, "get", slow_get)
+    throttle_class, _ = scoped_throttles("login")
+    request = Request(RequestFactory().post(LOGIN, REMOTE_ADDR="10.0.0.1"))
+
+    def attempt(_):
+        return throttle_class().allow_request(request, view=None)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        allowed = list(pool.map(attempt, range(40)))
+
+    assert allowed.count(True) == 10
