@@ -18,6 +18,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from apps.accounts.cache import stores_changed
 from apps.accounts.exceptions import StoreExists
+from apps.accounts.locks import lock_user
 from apps.accounts.models import Address, Store, User, UserManager, default_preferences
 from apps.core.emails import email_send
 from apps.core.exceptions import SlugConflict
@@ -69,7 +70,7 @@ def _blacklist_all_refresh_tokens(*, user: User) -> None:
 @transaction.atomic
 def user_delete(*, user: User) -> None:
     """Anonymise personal data and deactivate the account; orders stay for the sellers' books."""
-    user = User.objects.select_for_update().get(pk=user.pk)
+    user = lock_user(pk=user.pk)
     user.email = f"deleted-{uuid.uuid4().hex}@deleted.invalid"
     user.first_name = user.last_name = user.phone = ""
     user.preferences = default_preferences()
@@ -119,7 +120,7 @@ def password_reset_confirm(*, uid: str, token: str, new_password: str) -> None:
         pk = int(force_str(urlsafe_base64_decode(uid)))
     except (TypeError, ValueError, OverflowError, UnicodeDecodeError):
         raise invalid from None
-    user = User.objects.select_for_update().filter(pk=pk, is_active=True).first()
+    user = lock_user(pk=pk, active_only=True)
     if user is None or not default_token_generator.check_token(user, token):
         raise invalid
     _check_password(password=new_password, user=user, field="new_password")
@@ -142,7 +143,7 @@ def token_logout(*, user: User, refresh: str) -> None:
 @transaction.atomic
 def address_create(*, user: User, data: dict[str, Any]) -> Address:
     """Add an address; the first one, or one sent with ``is_default``, becomes the only default."""
-    User.objects.select_for_update().filter(pk=user.pk).first()  # serialises address writes per user
+    lock_user(pk=user.pk)  # serialises address writes per user
     existing = user.addresses.count()
     if existing >= MAX_ADDRESSES_PER_USER:
         raise ValidationError({"non_field_errors": [f"At most {MAX_ADDRESSES_PER_USER} addresses per account."]})
@@ -154,7 +155,7 @@ def address_create(*, user: User, data: dict[str, Any]) -> Address:
 
 @transaction.atomic
 def address_update(*, address: Address, data: dict[str, Any]) -> Address:
-    User.objects.select_for_update().filter(pk=address.user_id).first()
+    lock_user(pk=address.user_id)
     if data.get("is_default") is True:
         Address.objects.filter(user_id=address.user_id, is_default=True).exclude(pk=address.pk).update(is_default=False)
     for field, value in data.items():
@@ -173,7 +174,7 @@ def store_open(*, user: User, name: str, description: str = "") -> Store:
     for _ in range(SLUG_ATTEMPTS):
         try:
             with transaction.atomic():
-                locked = User.objects.select_for_update().get(pk=user.pk)
+                locked = lock_user(pk=user.pk)
                 if Store.objects.filter(owner=locked).exists():
                     raise StoreExists()
                 store = Store.objects.create(

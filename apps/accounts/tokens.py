@@ -8,8 +8,10 @@ from django.db import transaction
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from rest_framework_simplejwt.serializers import TokenRefreshSerializer
-from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken
 from rest_framework_simplejwt.tokens import RefreshToken
+
+from apps.accounts.locks import lock_refresh_token
 
 
 class RotatingRefreshSerializer(TokenRefreshSerializer):
@@ -20,7 +22,7 @@ class RotatingRefreshSerializer(TokenRefreshSerializer):
             except (TokenError, KeyError) as error:
                 raise InvalidToken("Token is invalid or expired.") from error
             # Lock the token's row, then re-check: the loser of a race sees it blacklisted.
-            outstanding = OutstandingToken.objects.select_for_update().filter(jti=jti).first()
+            outstanding = lock_refresh_token(jti=jti)
             if outstanding is None or BlacklistedToken.objects.filter(token=outstanding).exists():
                 raise InvalidToken("Token is blacklisted.")
             try:

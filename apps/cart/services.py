@@ -8,16 +8,11 @@ from rest_framework.exceptions import ValidationError
 
 from apps.accounts.models import User
 from apps.cart.exceptions import OwnProduct
+from apps.cart.locks import lock_cart
 from apps.cart.models import MAX_LINES, MAX_QUANTITY_PER_LINE, Cart, CartItem
 from apps.catalog.exceptions import OutOfStock
 from apps.catalog.models import Product
 from apps.core.exceptions import NotFound
-
-
-def cart_lock(*, user: User) -> Cart:
-    """The user's cart (made on first use), locked for the rest of the transaction."""
-    cart, _ = Cart.objects.get_or_create(user=user)
-    return Cart.objects.select_for_update().get(pk=cart.pk)
 
 
 def _for_sale(queryset):
@@ -45,7 +40,7 @@ def _check_stock(*, product: Product, quantity: int) -> None:
 def cart_item_add(*, user: User, product_slug: str, quantity: int) -> Cart:
     """Add ``quantity`` of a product, merging into its line. Raises NotFound (unknown, draft or
     archived), OwnProduct, ValidationError (over 99 on a line or over 100 lines), OutOfStock."""
-    cart = cart_lock(user=user)
+    cart = lock_cart(user=user)
     product = _buyable_product(slug=product_slug, user=user)
     item = cart.items.filter(product=product).first()
     total = quantity + (item.quantity if item else 0)
@@ -65,7 +60,7 @@ def cart_item_add(*, user: User, product_slug: str, quantity: int) -> Cart:
 
 @transaction.atomic
 def cart_item_set_quantity(*, user: User, item_id: int, quantity: int) -> Cart:
-    cart = cart_lock(user=user)
+    cart = lock_cart(user=user)
     item = cart.items.select_related("product").filter(pk=item_id).first()
     if item is None:
         raise NotFound("Cart item not found.")
@@ -80,7 +75,7 @@ def cart_item_set_quantity(*, user: User, item_id: int, quantity: int) -> Cart:
 
 @transaction.atomic
 def cart_item_remove(*, user: User, item_id: int) -> Cart:
-    cart = cart_lock(user=user)
+    cart = lock_cart(user=user)
     deleted, _ = cart.items.filter(pk=item_id).delete()
     if not deleted:
         raise NotFound("Cart item not found.")
@@ -90,5 +85,5 @@ def cart_item_remove(*, user: User, item_id: int) -> Cart:
 
 @transaction.atomic
 def cart_clear(*, user: User) -> None:
-    cart = cart_lock(user=user)
+    cart = lock_cart(user=user)
     cart.items.all().delete()

@@ -19,6 +19,7 @@ from apps.catalog import tasks
 from apps.catalog.cache import catalog_changed
 from apps.catalog.exceptions import AlreadyReviewed, CategoryInUse
 from apps.catalog.images import image_prepare, thumbnail_render
+from apps.catalog.locks import lock_product
 from apps.catalog.models import Category, Product, ProductImage, Review
 from apps.core.exceptions import SlugConflict
 from apps.core.money import money
@@ -170,7 +171,7 @@ def product_delete(*, product: Product) -> bool:
     """Delete the product with its images (files too, after commit), or archive it instead when
     it is referenced (product_is_referenced). Returns True when deleted, False when archived."""
     with transaction.atomic():
-        product = Product.objects.select_for_update().defer("search_vector").get(pk=product.pk)
+        product = lock_product(pk=product.pk)
         if product_is_referenced(product=product):
             _product_archive(product=product)
             return False
@@ -209,7 +210,7 @@ def product_image_add(
     )
     try:
         with transaction.atomic():
-            Product.objects.select_for_update().filter(pk=product.pk).values_list("pk").first()  # one adder at a time
+            lock_product(pk=product.pk)  # one adder at a time
             existing = list(ProductImage.objects.filter(product=product).values_list("position", flat=True))
             if len(existing) >= MAX_IMAGES_PER_PRODUCT:
                 raise ValidationError({"image": [f"A product has at most {MAX_IMAGES_PER_PRODUCT} images."]})
@@ -264,7 +265,7 @@ def review_add(*, author: User, product: Product, rating: int, title: str = "", 
     Raises AlreadyReviewed."""
     try:
         with transaction.atomic():
-            Product.objects.select_for_update().filter(pk=product.pk).values_list("pk").first()
+            lock_product(pk=product.pk)
             if Review.objects.filter(product=product, author=author).exists():
                 raise AlreadyReviewed()
             review = Review.objects.create(product=product, author=author, rating=rating, title=title, body=body)
