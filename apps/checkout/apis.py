@@ -33,7 +33,12 @@ class CheckoutApi(IdempotentMixin, APIView):
         request=CheckoutInputSerializer,
         responses={
             201: OrderDetailOutputSerializer,
-            409: OpenApiResponse(description="insufficient_stock, with {product, requested, available} per line."),
+            409: OpenApiResponse(
+                description="insufficient_stock, with {product, requested, available} per line; amount_out_of_range "
+                "(the total, shipping included, is below 0.50 or above 999999.99), with min_amount and max_amount; "
+                "idempotency_conflict. Nothing changed. Once the order is placed the answer is 201, whatever the "
+                "payment did: payment.status failed (a decline, or failure_code invalid_payment_method) or pending."
+            ),
         },
         parameters=[IDEMPOTENCY_PARAMETER],
         tags=["checkout"],
@@ -89,8 +94,15 @@ class OrderPayApi(IdempotentMixin, APIView):
         responses={
             200: OrderDetailOutputSerializer,
             402: OpenApiResponse(description="Declined: code is card_declined, insufficient_funds, ..."),
-            409: OpenApiResponse(description="invalid_transition: the order is paid or cancelled already."),
-            503: OpenApiResponse(description="The payment provider is unavailable; the order stays payable."),
+            409: OpenApiResponse(
+                description="invalid_transition: the order is paid or cancelled already, or was cancelled or expired "
+                "while the provider charged (a charge that went through is refunded); payment_under_review; "
+                "amount_out_of_range."
+            ),
+            503: OpenApiResponse(
+                description="The payment provider is unavailable or too slow; the order stays payable and its attempt "
+                "pending (the webhook or the sync finishes it; a retry with the same Idempotency-Key is safe)."
+            ),
         },
         parameters=[IDEMPOTENCY_PARAMETER],
         tags=["orders"],
