@@ -186,17 +186,21 @@ def order_transition(
     note: str = "",
     record_repeat: bool = False,
     created: bool = False,
+    requested: bool = False,
 ) -> bool:
     """The one writer of order status and order events. Moves a locked ``order`` (the caller holds
     its row lock) to ``to``, moves its lines as LINE_CASCADE says, and writes an event.
 
     Re-applying the current status is a no-op returning False (a webhook retry), unless
     ``record_repeat`` (the event is still worth writing: a second seller ships, a payment is
-    flagged); anything outside the transition table raises InvalidTransition. ``created``: the
-    order was just made and this is its first event (from nothing to its status)."""
+    flagged); anything outside the transition table raises InvalidTransition, and so does a repeat
+    when the change was ``requested`` through the API (cancel a cancelled order: 409, not a no-op).
+    ``created``: the order was just made and this is its first event (from nothing to its status)."""
     if created:
         OrderEvent.objects.create(order=order, from_status="", to_status=to, actor=actor, note=note[:500])
         return True
+    if order.status == to and requested:
+        raise InvalidTransition.refused(status=order.status, change=f"become {to.replace('_', ' ')} again")
     if order.status == to:
         if record_repeat:
             OrderEvent.objects.create(order=order, from_status=to, to_status=to, actor=actor, note=note[:500])
@@ -239,10 +243,8 @@ def order_cancel(*, order: Order, actor: User | None, note: str = "cancelled by 
     with transaction.atomic():
         locked = lock_order(pk=order.pk)
         was_paid = locked.status == OrderStatus.PAID
-        if locked.status == OrderStatus.CANCELLED:
-            raise InvalidTransition("The order is already cancelled.", extra={"status": locked.status})
         _return_stock(order=locked)  # rolled back with the rest if the transition is refused
-        order_transition(order=locked, to=OrderStatus.CANCELLED, actor=actor, note=note)
+        order_transition(order=locked, to=OrderStatus.CANCELLED, actor=actor, note=note, requested=True)
     return locked, was_paid
 
 
@@ -306,12 +308,9 @@ def order_ship_lines(*, seller: User, number: str, carrier: str = "", tracking_n
 @transaction.atomic
 def order_confirm_delivery(*, order: Order, actor: User) -> Order:
     locked = lock_order(pk=order.pk)
-    if locked.status != OrderStatus.SHIPPED:
-        raise InvalidTransition(
-            f"Only a shipped order can be confirmed delivered; this one is {locked.status.replace('_', ' ')}.",
-            extra={"status": locked.status},
-        )
-    order_transition(order=locked, to=OrderStatus.DELIVERED, actor=actor, note="delivery confirmed by the buyer")
+    order_transition(
+        order=locked, to=OrderStatus.DELIVERED, actor=actor, note="delivery confirmed by the buyer", requested=True
+    )
     return locked
 
 
