@@ -147,17 +147,6 @@ def buyer(db):
 
 
 @pytest.fixture
-def user(buyer):
-    return buyer
-
-
-def authenticated_client(user) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(user).access_token}")
-    return client
-
-
-@pytest.fixture
 def buyer_client(client_for, buyer):
     return client_for(buyer)
 
