@@ -120,58 +120,59 @@ def rates(monkeypatch):
 
 
 @pytest.fixture
-def api_client():
-    return APIClient()
+def client_for():
+    """``client_for(user)``: a new API client that sends a JWT access token for ``user``, as the
+    frontend does (each call issues a new token); ``client_for(None)``: a new anonymous client.
+    Not named ``client``: that is pytest-django's Django test client, which the admin tests use."""
 
+    def make(user) -> APIClient:
+        client = APIClient()
+        if user is not None:
+            client.credentials(HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(user).access_token}")
+        return client
 
-def authenticated_client(user) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(user).access_token}")
-    return client
+    return make
 
 
 @pytest.fixture
-def user(db):
+def api_client(client_for):
+    return client_for(None)
+
+
+@pytest.fixture
+def buyer(db):
+    """A signed-up user with no store: the shopper, and the plain account that the tests of signing
+    in, tokens and passwords use."""
     return UserFactory()
 
 
 @pytest.fixture
-def buyer_client(user):
-    return authenticated_client(user)
+def buyer_client(client_for, buyer):
+    return client_for(buyer)
 
 
 @pytest.fixture
 def seller(db):
+    """The owner of a store (``seller.store``)."""
     return StoreFactory().owner
 
 
 @pytest.fixture
-def seller_client(seller):
-    return authenticated_client(seller)
+def seller_client(client_for, seller):
+    return client_for(seller)
 
 
 @pytest.fixture
 def staff(db):
+    """A staff user with no store."""
     return UserFactory(is_staff=True)
 
 
 @pytest.fixture
-def staff_client(staff):
-    return authenticated_client(staff)
+def staff_client(client_for, staff):
+    return client_for(staff)
 
 
 @pytest.fixture
 def is_postgres():
     return connection.vendor == "postgresql"
-
-
-@pytest.fixture
-def buyer(db):
-    """A user who buys (no store)."""
-    return UserFactory()
-
-
-@pytest.fixture
-def client_for():
-    """``client_for(user)``: an API client signed in as ``user`` with a JWT (anonymous for None)."""
-    return lambda user: authenticated_client(user) if user is not None else APIClient()

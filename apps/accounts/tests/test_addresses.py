@@ -25,13 +25,13 @@ def detail(address) -> str:
     return f"{ADDRESSES}{address.pk}/"
 
 
-def test_create_answers_the_address_and_the_first_one_becomes_default(buyer_client, user):
+def test_create_answers_the_address_and_the_first_one_becomes_default(buyer_client, buyer):
     response = buyer_client.post(ADDRESSES, {**HOME, "is_default": False})
 
     assert response.status_code == 201
     address = Address.objects.get()
     assert response.json() == {"id": address.pk, **HOME, "is_default": True}
-    assert address.user == user
+    assert address.user == buyer
     assert address.is_default is True
 
 
@@ -44,19 +44,19 @@ def test_a_second_address_is_not_default_unless_asked(buyer_client):
     assert Address.objects.get(pk=first["id"]).is_default is True
 
 
-def test_creating_a_second_default_flips_the_first(buyer_client, user):
+def test_creating_a_second_default_flips_the_first(buyer_client, buyer):
     first = buyer_client.post(ADDRESSES, HOME).json()
 
     second = buyer_client.post(ADDRESSES, {**HOME, "line1": "2 Side Street", "is_default": True}).json()
 
     assert second["is_default"] is True
     assert Address.objects.get(pk=first["id"]).is_default is False
-    assert list(Address.objects.filter(user=user, is_default=True).values_list("pk", flat=True)) == [second["id"]]
+    assert list(Address.objects.filter(user=buyer, is_default=True).values_list("pk", flat=True)) == [second["id"]]
 
 
-def test_patching_is_default_moves_the_default(buyer_client, user):
-    first = AddressFactory(user=user, is_default=True)
-    second = AddressFactory(user=user)
+def test_patching_is_default_moves_the_default(buyer_client, buyer):
+    first = AddressFactory(user=buyer, is_default=True)
+    second = AddressFactory(user=buyer)
 
     response = buyer_client.patch(detail(second), {"is_default": True})
 
@@ -64,12 +64,12 @@ def test_patching_is_default_moves_the_default(buyer_client, user):
     assert response.json()["is_default"] is True
     first.refresh_from_db()
     assert first.is_default is False
-    assert Address.objects.filter(user=user, is_default=True).get() == second
+    assert Address.objects.filter(user=buyer, is_default=True).get() == second
 
 
-def test_making_my_address_default_leaves_other_users_defaults(buyer_client, user):
+def test_making_my_address_default_leaves_other_users_defaults(buyer_client, buyer):
     theirs = AddressFactory(is_default=True)
-    mine = AddressFactory(user=user)
+    mine = AddressFactory(user=buyer)
 
     buyer_client.patch(detail(mine), {"is_default": True})
 
@@ -77,9 +77,9 @@ def test_making_my_address_default_leaves_other_users_defaults(buyer_client, use
     assert theirs.is_default is True
 
 
-def test_list_is_a_plain_array_of_my_addresses_default_first(buyer_client, user):
-    other = AddressFactory(user=user, city="Berlin")
-    default = AddressFactory(user=user, city="Paris", is_default=True)
+def test_list_is_a_plain_array_of_my_addresses_default_first(buyer_client, buyer):
+    other = AddressFactory(user=buyer, city="Berlin")
+    default = AddressFactory(user=buyer, city="Paris", is_default=True)
     AddressFactory(city="Elsewhere")
 
     response = buyer_client.get(ADDRESSES)
@@ -97,8 +97,8 @@ def test_an_empty_list_is_an_empty_array(buyer_client):
     assert buyer_client.get(ADDRESSES).json() == []
 
 
-def test_get_patch_delete_my_address(buyer_client, user):
-    address = AddressFactory(user=user, city="Berlin", country="DE")
+def test_get_patch_delete_my_address(buyer_client, buyer):
+    address = AddressFactory(user=buyer, city="Berlin", country="DE")
 
     got = buyer_client.get(detail(address))
     patched = buyer_client.patch(detail(address), {"city": "Hamburg", "postal_code": "20095"})
@@ -117,8 +117,8 @@ def test_get_patch_delete_my_address(buyer_client, user):
     assert not Address.objects.filter(pk=address.pk).exists()
 
 
-def test_patch_ignores_a_new_id(buyer_client, user):
-    address = AddressFactory(user=user)
+def test_patch_ignores_a_new_id(buyer_client, buyer):
+    address = AddressFactory(user=buyer)
 
     response = buyer_client.patch(detail(address), {"id": address.pk + 100, "city": "Bonn"})
 
@@ -142,8 +142,8 @@ def test_lower_case_alpha2_is_accepted_and_upper_cased(buyer_client):
     assert response.json()["country"] == "DE"
 
 
-def test_patch_refuses_an_invalid_country_and_keeps_the_old_one(buyer_client, user):
-    address = AddressFactory(user=user, country="DE")
+def test_patch_refuses_an_invalid_country_and_keeps_the_old_one(buyer_client, buyer):
+    address = AddressFactory(user=buyer, country="DE")
 
     response = buyer_client.patch(detail(address), {"country": "usa"})
 
@@ -169,14 +169,14 @@ def test_create_refuses_a_malformed_phone(buyer_client):
     assert list(response.json()) == ["phone"]
 
 
-def test_create_stops_at_the_address_limit(buyer_client, user):
-    AddressFactory.create_batch(MAX_ADDRESSES_PER_USER, user=user)
+def test_create_stops_at_the_address_limit(buyer_client, buyer):
+    AddressFactory.create_batch(MAX_ADDRESSES_PER_USER, user=buyer)
 
     response = buyer_client.post(ADDRESSES, HOME)
 
     assert response.status_code == 400
     assert response.json() == {"non_field_errors": [f"At most {MAX_ADDRESSES_PER_USER} addresses per account."]}
-    assert Address.objects.filter(user=user).count() == MAX_ADDRESSES_PER_USER
+    assert Address.objects.filter(user=buyer).count() == MAX_ADDRESSES_PER_USER
 
 
 @pytest.mark.parametrize("method", ["get", "patch", "delete"])
@@ -208,19 +208,19 @@ def test_addresses_need_authentication(api_client, method):
     assert not Address.objects.exists()
 
 
-def test_created_address_belongs_to_me_even_if_another_user_is_named(buyer_client, user):
+def test_created_address_belongs_to_me_even_if_another_user_is_named(buyer_client, buyer):
     other = UserFactory()
 
     response = buyer_client.post(ADDRESSES, {**HOME, "user": other.pk})
 
     assert response.status_code == 201
-    assert Address.objects.get().user == user
+    assert Address.objects.get().user == buyer
 
 
-def test_list_query_count_does_not_grow_with_addresses(buyer_client, user, django_assert_max_num_queries):
-    AddressFactory.create_batch(2, user=user)
+def test_list_query_count_does_not_grow_with_addresses(buyer_client, buyer, django_assert_max_num_queries):
+    AddressFactory.create_batch(2, user=buyer)
     with django_assert_max_num_queries(2):
         assert len(buyer_client.get(ADDRESSES).json()) == 2
-    AddressFactory.create_batch(15, user=user)
+    AddressFactory.create_batch(15, user=buyer)
     with django_assert_max_num_queries(2):
         assert len(buyer_client.get(ADDRESSES).json()) == 17

@@ -12,7 +12,6 @@ from django.utils.http import urlsafe_base64_encode
 from rest_framework.test import APIClient
 
 from apps.accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
-from conftest import authenticated_client
 
 pytestmark = pytest.mark.django_db
 
@@ -41,26 +40,26 @@ def can_log_in(client, email, password) -> bool:
 
 
 @pytest.fixture
-def reset_link(api_client, user, django_capture_on_commit_callbacks):
-    request_reset(api_client, django_capture_on_commit_callbacks, user.email)
+def reset_link(api_client, buyer, django_capture_on_commit_callbacks):
+    request_reset(api_client, django_capture_on_commit_callbacks, buyer.email)
     return mailed_link(mail.outbox[0])
 
 
 def test_reset_answers_the_same_for_known_and_unknown_emails_and_mails_only_the_known(
-    api_client, user, django_capture_on_commit_callbacks
+    api_client, buyer, django_capture_on_commit_callbacks
 ):
-    known = request_reset(api_client, django_capture_on_commit_callbacks, user.email)
+    known = request_reset(api_client, django_capture_on_commit_callbacks, buyer.email)
     unknown = request_reset(api_client, django_capture_on_commit_callbacks, "nobody@example.com")
 
     assert known.status_code == unknown.status_code == 202
     assert known.json() == unknown.json() == PROMISE
     assert len(mail.outbox) == 1
-    assert mail.outbox[0].to == [user.email]
+    assert mail.outbox[0].to == [buyer.email]
 
 
-def test_reset_mail_is_sent_only_after_commit(api_client, user, django_capture_on_commit_callbacks):
+def test_reset_mail_is_sent_only_after_commit(api_client, buyer, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        api_client.post(RESET, {"email": user.email})
+        api_client.post(RESET, {"email": buyer.email})
 
     assert len(callbacks) == 1
     assert mail.outbox == []
@@ -85,18 +84,18 @@ def test_reset_mails_nobody_for_an_inactive_account(api_client, django_capture_o
 
 
 def test_reset_mail_links_to_the_frontend_with_uid_and_token_in_text_and_html(
-    api_client, user, settings, django_capture_on_commit_callbacks
+    api_client, buyer, settings, django_capture_on_commit_callbacks
 ):
     settings.FRONTEND_URL = "https://shop.example.org"
 
-    request_reset(api_client, django_capture_on_commit_callbacks, user.email)
+    request_reset(api_client, django_capture_on_commit_callbacks, buyer.email)
 
     message = mail.outbox[0]
-    uid = urlsafe_base64_encode(force_bytes(user.pk))
+    uid = urlsafe_base64_encode(force_bytes(buyer.pk))
     link = mailed_link(message)
     assert link["base"] == "https://shop.example.org"
     assert link["uid"] == uid
-    assert default_token_generator.check_token(user, link["token"])
+    assert default_token_generator.check_token(buyer, link["token"])
     assert message.subject == "Reset your Bazaar password"
     assert f"https://shop.example.org/reset-password?uid={uid}&token={link['token']}" in message.body
     html, mimetype = message.alternatives[0]
@@ -106,10 +105,10 @@ def test_reset_mail_links_to_the_frontend_with_uid_and_token_in_text_and_html(
 
 
 def test_reset_confirm_sets_the_new_password_and_kills_old_refresh_tokens(
-    api_client, user, django_capture_on_commit_callbacks
+    api_client, buyer, django_capture_on_commit_callbacks
 ):
-    old_refresh = api_client.post(LOGIN, {"email": user.email, "password": DEFAULT_PASSWORD}).json()["refresh"]
-    request_reset(api_client, django_capture_on_commit_callbacks, user.email)
+    old_refresh = api_client.post(LOGIN, {"email": buyer.email, "password": DEFAULT_PASSWORD}).json()["refresh"]
+    request_reset(api_client, django_capture_on_commit_callbacks, buyer.email)
     reset_link = mailed_link(mail.outbox[0])
 
     response = api_client.post(
@@ -117,13 +116,13 @@ def test_reset_confirm_sets_the_new_password_and_kills_old_refresh_tokens(
     )
 
     assert response.status_code == 204
-    assert can_log_in(api_client, user.email, NEW_PASSWORD)
-    assert not can_log_in(api_client, user.email, DEFAULT_PASSWORD)
+    assert can_log_in(api_client, buyer.email, NEW_PASSWORD)
+    assert not can_log_in(api_client, buyer.email, DEFAULT_PASSWORD)
     assert api_client.post(REFRESH, {"refresh": old_refresh}).status_code == 401
 
 
-def test_a_login_after_the_request_invalidates_the_link(api_client, user, reset_link):
-    assert can_log_in(api_client, user.email, DEFAULT_PASSWORD)
+def test_a_login_after_the_request_invalidates_the_link(api_client, buyer, reset_link):
+    assert can_log_in(api_client, buyer.email, DEFAULT_PASSWORD)
 
     response = api_client.post(
         CONFIRM, {"uid": reset_link["uid"], "token": reset_link["token"], "new_password": NEW_PASSWORD}
@@ -133,7 +132,7 @@ def test_a_login_after_the_request_invalidates_the_link(api_client, user, reset_
     assert response.json() == BAD_TOKEN
 
 
-def test_reset_token_works_only_once(api_client, user, reset_link):
+def test_reset_token_works_only_once(api_client, buyer, reset_link):
     api_client.post(CONFIRM, {**reset_link, "new_password": NEW_PASSWORD})
     del reset_link["base"]
 
@@ -141,10 +140,10 @@ def test_reset_token_works_only_once(api_client, user, reset_link):
 
     assert response.status_code == 400
     assert response.json() == BAD_TOKEN
-    assert can_log_in(api_client, user.email, NEW_PASSWORD)
+    assert can_log_in(api_client, buyer.email, NEW_PASSWORD)
 
 
-def test_reset_token_expires_after_the_timeout(api_client, user, reset_link, settings, monkeypatch):
+def test_reset_token_expires_after_the_timeout(api_client, buyer, reset_link, settings, monkeypatch):
     later = datetime.now() + timedelta(seconds=settings.PASSWORD_RESET_TIMEOUT + 5)
     monkeypatch.setattr(default_token_generator, "_now", lambda: later)
 
@@ -154,10 +153,10 @@ def test_reset_token_expires_after_the_timeout(api_client, user, reset_link, set
 
     assert response.status_code == 400
     assert response.json() == BAD_TOKEN
-    assert can_log_in(api_client, user.email, DEFAULT_PASSWORD)
+    assert can_log_in(api_client, buyer.email, DEFAULT_PASSWORD)
 
 
-def test_reset_token_is_still_good_just_before_the_timeout(api_client, user, reset_link, settings, monkeypatch):
+def test_reset_token_is_still_good_just_before_the_timeout(api_client, buyer, reset_link, settings, monkeypatch):
     later = datetime.now() + timedelta(seconds=settings.PASSWORD_RESET_TIMEOUT - 60)
     monkeypatch.setattr(default_token_generator, "_now", lambda: later)
 
@@ -173,14 +172,14 @@ def test_reset_token_is_still_good_just_before_the_timeout(api_client, user, res
     ["!!!", "", "bm90LWEtbnVtYmVy", urlsafe_base64_encode(b"\xff\xfe"), urlsafe_base64_encode(b"9" * 40), "A" * 64],
     ids=["not-base64", "empty", "not-a-number", "not-utf8", "huge-number", "long"],
 )
-def test_reset_confirm_with_a_malformed_uid_is_400(api_client, user, reset_link, uid):
+def test_reset_confirm_with_a_malformed_uid_is_400(api_client, buyer, reset_link, uid):
     response = api_client.post(CONFIRM, {"uid": uid, "token": reset_link["token"], "new_password": NEW_PASSWORD})
 
     assert response.status_code == 400
-    assert can_log_in(api_client, user.email, DEFAULT_PASSWORD)
+    assert can_log_in(api_client, buyer.email, DEFAULT_PASSWORD)
 
 
-def test_reset_confirm_with_another_users_uid_is_400(api_client, user, reset_link):
+def test_reset_confirm_with_another_users_uid_is_400(api_client, buyer, reset_link):
     other = UserFactory()
 
     response = api_client.post(
@@ -197,7 +196,7 @@ def test_reset_confirm_with_another_users_uid_is_400(api_client, user, reset_lin
     assert can_log_in(api_client, other.email, DEFAULT_PASSWORD)
 
 
-def test_reset_confirm_with_a_tampered_token_is_400(api_client, user, reset_link):
+def test_reset_confirm_with_a_tampered_token_is_400(api_client, buyer, reset_link):
     response = api_client.post(
         CONFIRM, {"uid": reset_link["uid"], "token": reset_link["token"] + "x", "new_password": NEW_PASSWORD}
     )
@@ -206,56 +205,54 @@ def test_reset_confirm_with_a_tampered_token_is_400(api_client, user, reset_link
     assert response.json() == BAD_TOKEN
 
 
-def test_reset_confirm_refuses_a_weak_new_password_and_keeps_the_old_one(api_client, user, reset_link):
+def test_reset_confirm_refuses_a_weak_new_password_and_keeps_the_old_one(api_client, buyer, reset_link):
     response = api_client.post(
         CONFIRM, {"uid": reset_link["uid"], "token": reset_link["token"], "new_password": "password123"}
     )
 
     assert response.status_code == 400
     assert response.json() == {"new_password": ["This password is too common."]}
-    assert can_log_in(api_client, user.email, DEFAULT_PASSWORD)
+    assert can_log_in(api_client, buyer.email, DEFAULT_PASSWORD)
 
 
-def test_reset_confirm_for_a_deactivated_account_is_400(api_client, user, reset_link):
-    user.is_active = False
-    user.save(update_fields=["is_active"])
+def test_reset_confirm_for_a_deactivated_account_is_400(api_client, buyer, reset_link):
+    buyer.is_active = False
+    buyer.save(update_fields=["is_active"])
 
     response = api_client.post(
         CONFIRM, {"uid": reset_link["uid"], "token": reset_link["token"], "new_password": NEW_PASSWORD}
     )
 
     assert response.status_code == 400
-    user.refresh_from_db()
-    assert user.check_password(DEFAULT_PASSWORD)
+    buyer.refresh_from_db()
+    assert buyer.check_password(DEFAULT_PASSWORD)
 
 
-def test_change_password_with_the_wrong_old_password_is_400(user, api_client):
-    response = authenticated_client(user).post(
-        CHANGE, {"old_password": "not-my-password-1", "new_password": NEW_PASSWORD}
-    )
+def test_change_password_with_the_wrong_old_password_is_400(buyer, api_client, buyer_client):
+    response = buyer_client.post(CHANGE, {"old_password": "not-my-password-1", "new_password": NEW_PASSWORD})
 
     assert response.status_code == 400
     assert response.json() == {"old_password": ["The current password is wrong."]}
-    assert can_log_in(api_client, user.email, DEFAULT_PASSWORD)
+    assert can_log_in(api_client, buyer.email, DEFAULT_PASSWORD)
 
 
-def test_change_password_refuses_a_weak_new_password(user, api_client):
-    response = authenticated_client(user).post(CHANGE, {"old_password": DEFAULT_PASSWORD, "new_password": "12345"})
+def test_change_password_refuses_a_weak_new_password(buyer, api_client, buyer_client):
+    response = buyer_client.post(CHANGE, {"old_password": DEFAULT_PASSWORD, "new_password": "12345"})
 
     assert response.status_code == 400
     assert set(response.json()) == {"new_password"}
     assert "This password is too short. It must contain at least 10 characters." in response.json()["new_password"]
-    assert can_log_in(api_client, user.email, DEFAULT_PASSWORD)
+    assert can_log_in(api_client, buyer.email, DEFAULT_PASSWORD)
 
 
-def test_change_password_sets_the_new_one_and_ends_other_sessions(user, api_client):
-    other_session = api_client.post(LOGIN, {"email": user.email, "password": DEFAULT_PASSWORD}).json()["refresh"]
+def test_change_password_sets_the_new_one_and_ends_other_sessions(buyer, api_client, buyer_client):
+    other_session = api_client.post(LOGIN, {"email": buyer.email, "password": DEFAULT_PASSWORD}).json()["refresh"]
 
-    response = authenticated_client(user).post(CHANGE, {"old_password": DEFAULT_PASSWORD, "new_password": NEW_PASSWORD})
+    response = buyer_client.post(CHANGE, {"old_password": DEFAULT_PASSWORD, "new_password": NEW_PASSWORD})
 
     assert response.status_code == 204
-    assert can_log_in(api_client, user.email, NEW_PASSWORD)
-    assert not can_log_in(api_client, user.email, DEFAULT_PASSWORD)
+    assert can_log_in(api_client, buyer.email, NEW_PASSWORD)
+    assert not can_log_in(api_client, buyer.email, DEFAULT_PASSWORD)
     assert api_client.post(REFRESH, {"refresh": other_session}).status_code == 401
 
 

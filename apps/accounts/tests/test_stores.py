@@ -5,7 +5,6 @@ import pytest
 from apps.accounts.models import Store
 from apps.accounts.services import store_open
 from apps.accounts.tests.factories import StoreFactory, UserFactory
-from conftest import authenticated_client
 
 pytestmark = pytest.mark.django_db
 
@@ -16,7 +15,7 @@ def iso(value) -> str:
     return value.isoformat().replace("+00:00", "Z")
 
 
-def test_opening_a_store_answers_201_and_makes_the_user_a_seller(buyer_client, user):
+def test_opening_a_store_answers_201_and_makes_the_user_a_seller(buyer_client, buyer):
     response = buyer_client.post(MY_STORE, {"name": "Ann's Attic", "description": "Old things, good homes."})
 
     assert response.status_code == 201
@@ -27,9 +26,9 @@ def test_opening_a_store_answers_201_and_makes_the_user_a_seller(buyer_client, u
         "description": "Old things, good homes.",
         "created_at": iso(store.created_at),
     }
-    assert store.owner == user
-    user.refresh_from_db()
-    assert user.is_seller is True
+    assert store.owner == buyer
+    buyer.refresh_from_db()
+    assert buyer.is_seller is True
     assert buyer_client.get("/api/v1/users/me/").json()["is_seller"] is True
 
 
@@ -40,13 +39,13 @@ def test_opening_a_store_without_description_defaults_it_to_blank(buyer_client):
     assert response.json()["description"] == ""
 
 
-def test_opening_a_store_needs_a_name(buyer_client, user):
+def test_opening_a_store_needs_a_name(buyer_client, buyer):
     response = buyer_client.post(MY_STORE, {"description": "nameless"})
 
     assert response.status_code == 400
     assert response.json() == {"name": ["This field is required."]}
-    user.refresh_from_db()
-    assert user.is_seller is False
+    buyer.refresh_from_db()
+    assert buyer.is_seller is False
     assert not Store.objects.exists()
 
 
@@ -66,9 +65,9 @@ def test_opening_ignores_a_slug_sent_by_the_client(buyer_client):
     assert response.json()["slug"] == "real-name"
 
 
-def test_two_stores_with_the_same_name_get_a_suffix():
+def test_two_stores_with_the_same_name_get_a_suffix(client_for):
     slugs = [
-        authenticated_client(UserFactory()).post(MY_STORE, {"name": name}).json()["slug"]
+        client_for(UserFactory()).post(MY_STORE, {"name": name}).json()["slug"]
         for name in ("Corner Shop", "Corner Shop", "corner shop!")
     ]
 
@@ -170,7 +169,7 @@ def test_a_seller_opening_a_store_does_not_touch_other_users(buyer_client):
     assert other.is_seller is False
 
 
-def test_store_open_gives_up_with_409_after_repeated_slug_races(buyer_client, user, monkeypatch):
+def test_store_open_gives_up_with_409_after_repeated_slug_races(buyer_client, buyer, monkeypatch):
     StoreFactory(slug="taken")
     monkeypatch.setattr("apps.accounts.services.unique_slug", lambda **kwargs: "taken")
 
@@ -178,6 +177,6 @@ def test_store_open_gives_up_with_409_after_repeated_slug_races(buyer_client, us
 
     assert response.status_code == 409
     assert response.json() == {"detail": "Could not pick a unique store address; try again.", "code": "slug_conflict"}
-    user.refresh_from_db()
-    assert user.is_seller is False
-    assert not Store.objects.filter(owner=user).exists()
+    buyer.refresh_from_db()
+    assert buyer.is_seller is False
+    assert not Store.objects.filter(owner=buyer).exists()

@@ -12,7 +12,6 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
 from apps.accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
-from conftest import authenticated_client
 
 pytestmark = pytest.mark.django_db
 
@@ -27,29 +26,29 @@ def login(client, email, password=DEFAULT_PASSWORD):
     return client.post(LOGIN, {"email": email, "password": password})
 
 
-def test_login_answers_an_access_and_refresh_pair_for_the_user(api_client, user):
-    response = login(api_client, user.email)
+def test_login_answers_an_access_and_refresh_pair_for_the_user(api_client, buyer):
+    response = login(api_client, buyer.email)
 
     assert response.status_code == 200
     body = response.json()
     assert set(body) == {"access", "refresh"}
-    assert AccessToken(body["access"])["user_id"] == str(user.pk)
-    assert RefreshToken(body["refresh"])["user_id"] == str(user.pk)
-    assert api_client.get(ME, HTTP_AUTHORIZATION=f"Bearer {body['access']}").json()["id"] == user.pk
+    assert AccessToken(body["access"])["user_id"] == str(buyer.pk)
+    assert RefreshToken(body["refresh"])["user_id"] == str(buyer.pk)
+    assert api_client.get(ME, HTTP_AUTHORIZATION=f"Bearer {body['access']}").json()["id"] == buyer.pk
 
 
-def test_login_records_the_last_login(api_client, user):
-    assert user.last_login is None
+def test_login_records_the_last_login(api_client, buyer):
+    assert buyer.last_login is None
 
-    login(api_client, user.email)
+    login(api_client, buyer.email)
 
-    user.refresh_from_db()
-    assert user.last_login is not None
+    buyer.refresh_from_db()
+    assert buyer.last_login is not None
 
 
-def test_login_failure_is_identical_for_unknown_email_and_wrong_password(api_client, user):
+def test_login_failure_is_identical_for_unknown_email_and_wrong_password(api_client, buyer):
     unknown = login(api_client, "nobody@example.com")
-    wrong_password = login(api_client, user.email, "not-the-password-at-all")
+    wrong_password = login(api_client, buyer.email, "not-the-password-at-all")
 
     assert unknown.status_code == wrong_password.status_code == 401
     assert unknown.json() == wrong_password.json() == BAD_CREDENTIALS
@@ -66,15 +65,15 @@ def test_login_refuses_an_inactive_user_with_the_bad_credentials_body(api_client
     assert not OutstandingToken.objects.filter(user=inactive).exists()
 
 
-def test_login_without_a_password_is_a_validation_error(api_client, user):
-    response = api_client.post(LOGIN, {"email": user.email})
+def test_login_without_a_password_is_a_validation_error(api_client, buyer):
+    response = api_client.post(LOGIN, {"email": buyer.email})
 
     assert response.status_code == 400
     assert response.json() == {"password": ["This field is required."]}
 
 
-def test_refresh_rotates_the_refresh_token(api_client, user):
-    first = login(api_client, user.email).json()["refresh"]
+def test_refresh_rotates_the_refresh_token(api_client, buyer):
+    first = login(api_client, buyer.email).json()["refresh"]
 
     response = api_client.post(REFRESH, {"refresh": first})
 
@@ -82,12 +81,12 @@ def test_refresh_rotates_the_refresh_token(api_client, user):
     body = response.json()
     assert set(body) == {"access", "refresh"}
     assert body["refresh"] != first
-    assert AccessToken(body["access"])["user_id"] == str(user.pk)
+    assert AccessToken(body["access"])["user_id"] == str(buyer.pk)
     assert BlacklistedToken.objects.filter(token__jti=RefreshToken(first, verify=False)["jti"]).exists()
 
 
-def test_the_rotated_refresh_token_works_and_the_old_one_is_dead(api_client, user):
-    first = login(api_client, user.email).json()["refresh"]
+def test_the_rotated_refresh_token_works_and_the_old_one_is_dead(api_client, buyer):
+    first = login(api_client, buyer.email).json()["refresh"]
     second = api_client.post(REFRESH, {"refresh": first}).json()["refresh"]
 
     replay = api_client.post(REFRESH, {"refresh": first})
@@ -105,8 +104,8 @@ def test_refresh_with_a_garbage_token_is_401(api_client):
     assert response.json() == {"detail": "Token is invalid or expired.", "code": "token_not_valid"}
 
 
-def test_refresh_with_an_access_token_is_401(api_client, user):
-    access = login(api_client, user.email).json()["access"]
+def test_refresh_with_an_access_token_is_401(api_client, buyer):
+    access = login(api_client, buyer.email).json()["access"]
 
     response = api_client.post(REFRESH, {"refresh": access})
 
@@ -114,8 +113,8 @@ def test_refresh_with_an_access_token_is_401(api_client, user):
     assert response.json()["code"] == "token_not_valid"
 
 
-def test_an_expired_refresh_token_is_401(api_client, user):
-    token = RefreshToken.for_user(user)
+def test_an_expired_refresh_token_is_401(api_client, buyer):
+    token = RefreshToken.for_user(buyer)
     token.set_exp(lifetime=timedelta(seconds=-1))
 
     response = api_client.post(REFRESH, {"refresh": str(token)})
@@ -124,8 +123,8 @@ def test_an_expired_refresh_token_is_401(api_client, user):
     assert response.json() == {"detail": "Token is invalid or expired.", "code": "token_not_valid"}
 
 
-def test_an_expired_access_token_is_refused(api_client, user):
-    token = AccessToken.for_user(user)
+def test_an_expired_access_token_is_refused(api_client, buyer):
+    token = AccessToken.for_user(buyer)
     token.set_exp(lifetime=timedelta(seconds=-1))
 
     response = api_client.get(ME, HTTP_AUTHORIZATION=f"Bearer {token}")
@@ -134,9 +133,9 @@ def test_an_expired_access_token_is_refused(api_client, user):
     assert response.json() == {"detail": "Given token not valid for any token type", "code": "token_not_valid"}
 
 
-def test_an_access_token_of_a_removed_user_is_401_user_not_found(api_client, user):
-    access = AccessToken.for_user(user)
-    user.delete()
+def test_an_access_token_of_a_removed_user_is_401_user_not_found(api_client, buyer):
+    access = AccessToken.for_user(buyer)
+    buyer.delete()
 
     response = api_client.get(ME, HTTP_AUTHORIZATION=f"Bearer {access}")
 
@@ -144,10 +143,10 @@ def test_an_access_token_of_a_removed_user_is_401_user_not_found(api_client, use
     assert response.json() == {"detail": "User not found", "code": "user_not_found"}
 
 
-def test_refresh_for_an_inactive_user_is_401(api_client, user):
-    refresh = login(api_client, user.email).json()["refresh"]
-    user.is_active = False
-    user.save(update_fields=["is_active"])
+def test_refresh_for_an_inactive_user_is_401(api_client, buyer):
+    refresh = login(api_client, buyer.email).json()["refresh"]
+    buyer.is_active = False
+    buyer.save(update_fields=["is_active"])
 
     response = api_client.post(REFRESH, {"refresh": refresh})
 
@@ -155,9 +154,9 @@ def test_refresh_for_an_inactive_user_is_401(api_client, user):
     assert response.json() == {"detail": "No active account found for the given token.", "code": "no_active_account"}
 
 
-def test_refresh_for_a_removed_user_is_401_not_500(api_client, user):
-    refresh = login(api_client, user.email).json()["refresh"]
-    user.delete()
+def test_refresh_for_a_removed_user_is_401_not_500(api_client, buyer):
+    refresh = login(api_client, buyer.email).json()["refresh"]
+    buyer.delete()
 
     response = api_client.post(REFRESH, {"refresh": refresh})
 
@@ -165,8 +164,8 @@ def test_refresh_for_a_removed_user_is_401_not_500(api_client, user):
     assert response.json() == {"detail": "No active account found for the given token.", "code": "no_active_account"}
 
 
-def test_refresh_after_deleting_the_account_through_the_api_is_401(api_client, user):
-    pair = login(api_client, user.email).json()
+def test_refresh_after_deleting_the_account_through_the_api_is_401(api_client, buyer):
+    pair = login(api_client, buyer.email).json()
     api_client.delete(ME, HTTP_AUTHORIZATION=f"Bearer {pair['access']}")
 
     response = api_client.post(REFRESH, {"refresh": pair["refresh"]})
@@ -181,12 +180,11 @@ def test_refresh_without_a_token_is_400(api_client):
     assert response.json() == {"refresh": ["This field is required."]}
 
 
-def test_logout_kills_that_refresh_token_only(api_client, user):
-    kept = login(api_client, user.email).json()["refresh"]
-    pair = login(api_client, user.email).json()
-    client = authenticated_client(user)
+def test_logout_kills_that_refresh_token_only(api_client, buyer, buyer_client):
+    kept = login(api_client, buyer.email).json()["refresh"]
+    pair = login(api_client, buyer.email).json()
 
-    response = client.post(LOGOUT, {"refresh": pair["refresh"]})
+    response = buyer_client.post(LOGOUT, {"refresh": pair["refresh"]})
 
     assert response.status_code == 204
     assert response.content == b""
@@ -194,22 +192,21 @@ def test_logout_kills_that_refresh_token_only(api_client, user):
     assert api_client.post(REFRESH, {"refresh": kept}).status_code == 200
 
 
-def test_logout_twice_with_the_same_token_is_400(api_client, user):
-    refresh = login(api_client, user.email).json()["refresh"]
-    client = authenticated_client(user)
-    client.post(LOGOUT, {"refresh": refresh})
+def test_logout_twice_with_the_same_token_is_400(api_client, buyer, buyer_client):
+    refresh = login(api_client, buyer.email).json()["refresh"]
+    buyer_client.post(LOGOUT, {"refresh": refresh})
 
-    response = client.post(LOGOUT, {"refresh": refresh})
+    response = buyer_client.post(LOGOUT, {"refresh": refresh})
 
     assert response.status_code == 400
     assert response.json() == {"refresh": ["The token is invalid or expired."]}
 
 
-def test_logout_with_another_users_refresh_token_is_400_and_the_token_still_works(api_client, user):
+def test_logout_with_another_users_refresh_token_is_400_and_the_token_still_works(api_client, buyer_client):
     other = UserFactory()
     their_refresh = login(api_client, other.email).json()["refresh"]
 
-    response = authenticated_client(user).post(LOGOUT, {"refresh": their_refresh})
+    response = buyer_client.post(LOGOUT, {"refresh": their_refresh})
 
     assert response.status_code == 400
     assert response.json() == {"refresh": ["The token is invalid or expired."]}
@@ -224,8 +221,8 @@ def test_logout_with_a_garbage_token_is_400(buyer_client):
     assert response.json() == {"refresh": ["The token is invalid or expired."]}
 
 
-def test_logout_needs_authentication(api_client, user):
-    refresh = login(api_client, user.email).json()["refresh"]
+def test_logout_needs_authentication(api_client, buyer):
+    refresh = login(api_client, buyer.email).json()["refresh"]
 
     response = api_client.post(LOGOUT, {"refresh": refresh})
 

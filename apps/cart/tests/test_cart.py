@@ -12,7 +12,6 @@ from apps.cart.models import MAX_LINES, MAX_QUANTITY_PER_LINE, Cart, CartItem
 from apps.cart.services import cart_item_add
 from apps.catalog.models import Product, ProductImage
 from apps.catalog.tests.factories import CategoryFactory, ProductFactory
-from conftest import authenticated_client
 
 pytestmark = pytest.mark.django_db
 
@@ -41,16 +40,16 @@ def product():
 
 
 @pytest.fixture
-def other_client():
+def other_client(client_for):
     """A second buyer, with a client of their own."""
     other = UserFactory()
-    return other, authenticated_client(other)
+    return other, client_for(other)
 
 
 # --- Adding -----------------------------------------------------------------------------------
 
 
-def test_add_answers_201_with_the_whole_cart(buyer_client, user, product):
+def test_add_answers_201_with_the_whole_cart(buyer_client, buyer, product):
     response = buyer_client.post(ITEMS, {"product": "teapot", "quantity": 2}, format="json")
 
     assert response.status_code == 201
@@ -75,15 +74,15 @@ def test_add_answers_201_with_the_whole_cart(buyer_client, user, product):
         "currency": "USD",
         "item_count": 2,
     }
-    assert item.cart.user == user
+    assert item.cart.user == buyer
 
 
-def test_add_without_quantity_adds_one(buyer_client, user, product):
+def test_add_without_quantity_adds_one(buyer_client, buyer, product):
     response = buyer_client.post(ITEMS, {"product": "teapot"}, format="json")
 
     assert response.status_code == 201
     assert response.json()["item_count"] == 1
-    assert lines_of(user) == [("teapot", 1)]
+    assert lines_of(buyer) == [("teapot", 1)]
 
 
 def test_the_thumbnail_is_the_first_images_thumbnail(buyer_client, product):
@@ -99,7 +98,7 @@ def test_the_thumbnail_is_the_first_images_thumbnail(buyer_client, product):
     assert response.json()["items"][0]["product"]["thumbnail_url"] == "http://testserver/media/products/a.webp"
 
 
-def test_adding_the_same_product_again_adds_to_its_line(buyer_client, user, product):
+def test_adding_the_same_product_again_adds_to_its_line(buyer_client, buyer, product):
     first = buyer_client.post(ITEMS, {"product": "teapot", "quantity": 2}, format="json").json()
 
     response = buyer_client.post(ITEMS, {"product": "teapot", "quantity": 3}, format="json")
@@ -108,7 +107,7 @@ def test_adding_the_same_product_again_adds_to_its_line(buyer_client, user, prod
     body = response.json()
     assert [(i["id"], i["quantity"], i["line_total"]) for i in body["items"]] == [(first["items"][0]["id"], 5, "99.95")]
     assert body["item_count"] == 5
-    assert lines_of(user) == [("teapot", 5)]
+    assert lines_of(buyer) == [("teapot", 5)]
 
 
 def test_item_count_is_the_sum_of_quantities_and_lines_keep_their_order(buyer_client, product):
@@ -126,55 +125,55 @@ def test_item_count_is_the_sum_of_quantities_and_lines_keep_their_order(buyer_cl
 
 
 @pytest.mark.parametrize("quantity", [0, -1, MAX_QUANTITY_PER_LINE + 1, "abc", None, 1.5, True, [1]])
-def test_add_refuses_a_quantity_outside_1_to_99_and_changes_nothing(buyer_client, user, product, quantity):
-    cart_item_add(user=user, product_slug="teapot", quantity=1)
+def test_add_refuses_a_quantity_outside_1_to_99_and_changes_nothing(buyer_client, buyer, product, quantity):
+    cart_item_add(user=buyer, product_slug="teapot", quantity=1)
 
     response = buyer_client.post(ITEMS, {"product": "teapot", "quantity": quantity}, format="json")
 
     assert response.status_code == 400
     assert list(response.json()) == ["quantity"]
-    assert lines_of(user) == [("teapot", 1)]
+    assert lines_of(buyer) == [("teapot", 1)]
 
 
-def test_add_of_99_at_once_is_allowed(buyer_client, user):
+def test_add_of_99_at_once_is_allowed(buyer_client, buyer):
     ProductFactory(slug="bolt", stock=500)
 
     response = buyer_client.post(ITEMS, {"product": "bolt", "quantity": MAX_QUANTITY_PER_LINE}, format="json")
 
     assert response.status_code == 201
-    assert lines_of(user) == [("bolt", 99)]
+    assert lines_of(buyer) == [("bolt", 99)]
 
 
-def test_merging_past_99_on_a_line_is_refused_and_changes_nothing(buyer_client, user):
+def test_merging_past_99_on_a_line_is_refused_and_changes_nothing(buyer_client, buyer):
     ProductFactory(slug="bolt", stock=500)
-    cart_item_add(user=user, product_slug="bolt", quantity=90)
+    cart_item_add(user=buyer, product_slug="bolt", quantity=90)
 
     response = buyer_client.post(ITEMS, {"product": "bolt", "quantity": 10}, format="json")
 
     assert response.status_code == 400
     assert list(response.json()) == ["quantity"]
-    assert lines_of(user) == [("bolt", 90)]
+    assert lines_of(buyer) == [("bolt", 90)]
 
 
-def test_the_101st_distinct_product_is_refused(buyer_client, user):
+def test_the_101st_distinct_product_is_refused(buyer_client, buyer):
     store, category = StoreFactory(), CategoryFactory()
     products = ProductFactory.create_batch(MAX_LINES + 1, store=store, category=category)
     for product in products[:MAX_LINES]:
-        cart_item_add(user=user, product_slug=product.slug, quantity=1)
+        cart_item_add(user=buyer, product_slug=product.slug, quantity=1)
 
     response = buyer_client.post(ITEMS, {"product": products[-1].slug, "quantity": 1}, format="json")
 
     assert response.status_code == 400
     assert list(response.json()) == ["product"]
-    assert CartItem.objects.filter(cart__user=user).count() == MAX_LINES
+    assert CartItem.objects.filter(cart__user=buyer).count() == MAX_LINES
     assert not CartItem.objects.filter(product=products[-1]).exists()
 
 
-def test_a_full_cart_still_takes_more_of_a_product_it_holds(buyer_client, user):
+def test_a_full_cart_still_takes_more_of_a_product_it_holds(buyer_client, buyer):
     store, category = StoreFactory(), CategoryFactory()
     products = ProductFactory.create_batch(MAX_LINES, store=store, category=category)
     for product in products:
-        cart_item_add(user=user, product_slug=product.slug, quantity=1)
+        cart_item_add(user=buyer, product_slug=product.slug, quantity=1)
 
     response = buyer_client.post(ITEMS, {"product": products[0].slug, "quantity": 1}, format="json")
 
@@ -182,7 +181,7 @@ def test_a_full_cart_still_takes_more_of_a_product_it_holds(buyer_client, user):
     assert response.json()["item_count"] == MAX_LINES + 1
 
 
-def test_add_of_an_unknown_product_is_404(buyer_client, user):
+def test_add_of_an_unknown_product_is_404(buyer_client, buyer):
     response = buyer_client.post(ITEMS, {"product": "no-such-thing", "quantity": 1}, format="json")
 
     assert response.status_code == 404
@@ -199,7 +198,7 @@ def test_add_of_an_unknown_product_is_404(buyer_client, user):
     ],
     ids=["draft", "archived", "inactive-store"],
 )
-def test_add_of_a_product_not_for_sale_is_404(buyer_client, user, hidden):
+def test_add_of_a_product_not_for_sale_is_404(buyer_client, buyer, hidden):
     ProductFactory(slug="hidden", **hidden)
 
     response = buyer_client.post(ITEMS, {"product": "hidden", "quantity": 1}, format="json")
@@ -226,7 +225,7 @@ def test_a_seller_can_add_another_stores_product(seller_client, seller, product)
     assert lines_of(seller) == [("teapot", 1)]
 
 
-def test_add_of_more_than_in_stock_is_409_with_available(buyer_client, user, product):
+def test_add_of_more_than_in_stock_is_409_with_available(buyer_client, buyer, product):
     response = buyer_client.post(ITEMS, {"product": "teapot", "quantity": 11}, format="json")
 
     assert response.status_code == 409
@@ -242,8 +241,8 @@ def test_add_of_more_than_in_stock_is_409_with_available(buyer_client, user, pro
     assert product.stock == 10
 
 
-def test_merging_past_the_stock_is_409_and_keeps_the_line(buyer_client, user, product):
-    cart_item_add(user=user, product_slug="teapot", quantity=6)
+def test_merging_past_the_stock_is_409_and_keeps_the_line(buyer_client, buyer, product):
+    cart_item_add(user=buyer, product_slug="teapot", quantity=6)
 
     response = buyer_client.post(ITEMS, {"product": "teapot", "quantity": 5}, format="json")
 
@@ -251,7 +250,7 @@ def test_merging_past_the_stock_is_409_and_keeps_the_line(buyer_client, user, pr
     assert response.json()["code"] == "insufficient_stock"
     assert response.json()["requested"] == 11
     assert response.json()["available"] == 10
-    assert lines_of(user) == [("teapot", 6)]
+    assert lines_of(buyer) == [("teapot", 6)]
 
 
 def test_adding_to_the_cart_does_not_take_stock(buyer_client, product):
@@ -265,12 +264,12 @@ def test_adding_to_the_cart_does_not_take_stock(buyer_client, product):
 
 
 @pytest.fixture
-def line(user, product) -> CartItem:
-    cart_item_add(user=user, product_slug="teapot", quantity=2)
-    return CartItem.objects.get(cart__user=user)
+def line(buyer, product) -> CartItem:
+    cart_item_add(user=buyer, product_slug="teapot", quantity=2)
+    return CartItem.objects.get(cart__user=buyer)
 
 
-def test_patch_sets_the_quantity_and_answers_the_cart(buyer_client, user, line):
+def test_patch_sets_the_quantity_and_answers_the_cart(buyer_client, buyer, line):
     response = buyer_client.patch(item_url(line.pk), {"quantity": 7}, format="json")
 
     assert response.status_code == 200
@@ -278,45 +277,45 @@ def test_patch_sets_the_quantity_and_answers_the_cart(buyer_client, user, line):
     assert [(i["id"], i["quantity"], i["line_total"]) for i in body["items"]] == [(line.pk, 7, "139.93")]
     assert body["subtotal"] == "139.93"
     assert body["item_count"] == 7
-    assert lines_of(user) == [("teapot", 7)]
+    assert lines_of(buyer) == [("teapot", 7)]
 
 
-def test_patch_can_lower_the_quantity(buyer_client, user, line):
+def test_patch_can_lower_the_quantity(buyer_client, buyer, line):
     response = buyer_client.patch(item_url(line.pk), {"quantity": 1}, format="json")
 
     assert response.status_code == 200
-    assert lines_of(user) == [("teapot", 1)]
+    assert lines_of(buyer) == [("teapot", 1)]
 
 
-def test_patch_above_the_stock_is_409_and_changes_nothing(buyer_client, user, line):
+def test_patch_above_the_stock_is_409_and_changes_nothing(buyer_client, buyer, line):
     response = buyer_client.patch(item_url(line.pk), {"quantity": 11}, format="json")
 
     assert response.status_code == 409
     assert response.json()["code"] == "insufficient_stock"
     assert response.json()["available"] == 10
-    assert lines_of(user) == [("teapot", 2)]
+    assert lines_of(buyer) == [("teapot", 2)]
 
 
 @pytest.mark.parametrize("quantity", [0, -1, MAX_QUANTITY_PER_LINE + 1, "abc"])
-def test_patch_outside_1_to_99_is_400_and_changes_nothing(buyer_client, user, line, quantity):
+def test_patch_outside_1_to_99_is_400_and_changes_nothing(buyer_client, buyer, line, quantity):
     response = buyer_client.patch(item_url(line.pk), {"quantity": quantity}, format="json")
 
     assert response.status_code == 400
     assert list(response.json()) == ["quantity"]
-    assert lines_of(user) == [("teapot", 2)]
+    assert lines_of(buyer) == [("teapot", 2)]
 
 
-def test_patch_of_an_unknown_item_is_404(buyer_client, user, line):
+def test_patch_of_an_unknown_item_is_404(buyer_client, buyer, line):
     response = buyer_client.patch(item_url(line.pk + 1000), {"quantity": 1}, format="json")
 
     assert response.status_code == 404
     assert response.json()["code"] == "not_found"
-    assert lines_of(user) == [("teapot", 2)]
+    assert lines_of(buyer) == [("teapot", 2)]
 
 
-def test_delete_of_a_line_answers_the_rest_of_the_cart(buyer_client, user, line):
+def test_delete_of_a_line_answers_the_rest_of_the_cart(buyer_client, buyer, line):
     ProductFactory(slug="mug", price=Decimal("5.00"))
-    cart_item_add(user=user, product_slug="mug", quantity=1)
+    cart_item_add(user=buyer, product_slug="mug", quantity=1)
 
     response = buyer_client.delete(item_url(line.pk))
 
@@ -325,17 +324,17 @@ def test_delete_of_a_line_answers_the_rest_of_the_cart(buyer_client, user, line)
     assert [(i["product"]["slug"], i["quantity"]) for i in body["items"]] == [("mug", 1)]
     assert body["subtotal"] == "5.00"
     assert body["item_count"] == 1
-    assert lines_of(user) == [("mug", 1)]
+    assert lines_of(buyer) == [("mug", 1)]
 
 
-def test_delete_of_the_last_line_answers_an_empty_cart(buyer_client, user, line):
+def test_delete_of_the_last_line_answers_an_empty_cart(buyer_client, buyer, line):
     response = buyer_client.delete(item_url(line.pk))
 
     assert response.status_code == 200
     assert response.json() == {"items": [], "subtotal": "0.00", "currency": "USD", "item_count": 0}
 
 
-def test_delete_of_an_item_already_deleted_is_404(buyer_client, user, line):
+def test_delete_of_an_item_already_deleted_is_404(buyer_client, buyer, line):
     buyer_client.delete(item_url(line.pk))
 
     response = buyer_client.delete(item_url(line.pk))
@@ -344,17 +343,17 @@ def test_delete_of_an_item_already_deleted_is_404(buyer_client, user, line):
     assert response.json()["code"] == "not_found"
 
 
-def test_another_users_item_cannot_be_changed(other_client, user, line):
+def test_another_users_item_cannot_be_changed(other_client, buyer, line):
     _, client = other_client
 
     response = client.patch(item_url(line.pk), {"quantity": 1}, format="json")
 
     assert response.status_code == 404
     assert response.json() == {"detail": "Cart item not found.", "code": "not_found"}
-    assert lines_of(user) == [("teapot", 2)]
+    assert lines_of(buyer) == [("teapot", 2)]
 
 
-def test_another_users_item_cannot_be_deleted(other_client, user, line):
+def test_another_users_item_cannot_be_deleted(other_client, buyer, line):
     other, client = other_client
     ProductFactory(slug="mug")
     cart_item_add(user=other, product_slug="mug", quantity=1)
@@ -363,7 +362,7 @@ def test_another_users_item_cannot_be_deleted(other_client, user, line):
 
     assert response.status_code == 404
     assert response.json() == {"detail": "Cart item not found.", "code": "not_found"}
-    assert lines_of(user) == [("teapot", 2)]
+    assert lines_of(buyer) == [("teapot", 2)]
     assert lines_of(other) == [("mug", 1)]
 
 
@@ -396,11 +395,11 @@ def test_prices_shown_are_current_prices(buyer_client, line, product):
     assert body["subtotal"] == "50.00"
 
 
-def test_totals_are_exact_decimals(buyer_client, user):
+def test_totals_are_exact_decimals(buyer_client, buyer):
     ProductFactory(slug="dime", price=Decimal("0.10"))
     ProductFactory(slug="teapot", price=Decimal("19.99"))
-    cart_item_add(user=user, product_slug="dime", quantity=3)
-    cart_item_add(user=user, product_slug="teapot", quantity=2)
+    cart_item_add(user=buyer, product_slug="dime", quantity=3)
+    cart_item_add(user=buyer, product_slug="teapot", quantity=2)
 
     body = buyer_client.get(CART).json()
 
@@ -409,9 +408,9 @@ def test_totals_are_exact_decimals(buyer_client, user):
     assert body["item_count"] == 5
 
 
-def test_big_totals_keep_every_cent(buyer_client, user):
+def test_big_totals_keep_every_cent(buyer_client, buyer):
     ProductFactory(slug="car", price=Decimal("999999.99"), stock=1000)
-    cart_item_add(user=user, product_slug="car", quantity=99)
+    cart_item_add(user=buyer, product_slug="car", quantity=99)
 
     body = buyer_client.get(CART).json()
 
@@ -419,15 +418,15 @@ def test_big_totals_keep_every_cent(buyer_client, user):
     assert body["subtotal"] == "98999999.01"
 
 
-def test_delete_cart_empties_it(buyer_client, user, line):
+def test_delete_cart_empties_it(buyer_client, buyer, line):
     ProductFactory(slug="mug")
-    cart_item_add(user=user, product_slug="mug", quantity=1)
+    cart_item_add(user=buyer, product_slug="mug", quantity=1)
 
     response = buyer_client.delete(CART)
 
     assert response.status_code == 204
     assert response.content == b""
-    assert lines_of(user) == []
+    assert lines_of(buyer) == []
     assert buyer_client.get(CART).json()["items"] == []
 
 
@@ -481,8 +480,8 @@ def _fill_with_images(user, count: int) -> None:
 
 
 @pytest.mark.parametrize("lines", [1, 30])
-def test_get_cart_has_a_fixed_query_budget(buyer_client, user, django_assert_max_num_queries, lines):
-    _fill_with_images(user, lines)
+def test_get_cart_has_a_fixed_query_budget(buyer_client, buyer, django_assert_max_num_queries, lines):
+    _fill_with_images(buyer, lines)
 
     with django_assert_max_num_queries(CART_GET_QUERIES):
         response = buyer_client.get(CART)
@@ -490,8 +489,8 @@ def test_get_cart_has_a_fixed_query_budget(buyer_client, user, django_assert_max
     assert len(response.json()["items"]) == lines
 
 
-def test_add_has_a_fixed_query_budget(buyer_client, user, django_assert_max_num_queries):
-    _fill_with_images(user, 5)
+def test_add_has_a_fixed_query_budget(buyer_client, buyer, django_assert_max_num_queries):
+    _fill_with_images(buyer, 5)
     ProductFactory(slug="one-more")
 
     with django_assert_max_num_queries(CART_ADD_QUERIES):
@@ -500,14 +499,14 @@ def test_add_has_a_fixed_query_budget(buyer_client, user, django_assert_max_num_
     assert response.status_code == 201
 
 
-def test_the_first_add_makes_the_cart_within_budget(buyer_client, user, django_assert_max_num_queries):
+def test_the_first_add_makes_the_cart_within_budget(buyer_client, buyer, django_assert_max_num_queries):
     ProductFactory(slug="first")
 
     with django_assert_max_num_queries(CART_FIRST_ADD_QUERIES):
         response = buyer_client.post(ITEMS, {"product": "first", "quantity": 1}, format="json")
 
     assert response.status_code == 201
-    assert Cart.objects.filter(user=user).count() == 1
+    assert Cart.objects.filter(user=buyer).count() == 1
 
 
 # --- Concurrency --------------------------------------------------------------------------------
@@ -515,9 +514,9 @@ def test_the_first_add_makes_the_cart_within_budget(buyer_client, user, django_a
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_concurrent_adds_by_one_user_all_land_on_one_line(user, product):
+def test_concurrent_adds_by_one_user_all_land_on_one_line(buyer, product, client_for):
     """The first adds of a user with no cart yet race to make the cart and the line."""
-    clients = [authenticated_client(user) for _ in range(8)]
+    clients = [client_for(buyer) for _ in range(8)]
     barrier = threading.Barrier(len(clients))
 
     def add(client):
@@ -531,12 +530,12 @@ def test_concurrent_adds_by_one_user_all_land_on_one_line(user, product):
         codes = list(pool.map(add, clients))
 
     assert codes == [201] * 8
-    assert Cart.objects.filter(user=user).count() == 1
-    assert lines_of(user) == [("teapot", 8)]
+    assert Cart.objects.filter(user=buyer).count() == 1
+    assert lines_of(buyer) == [("teapot", 8)]
 
 
 @pytest.mark.parametrize("change", ["archive", "draft", "close_store"])
-def test_changing_the_quantity_of_a_product_no_longer_for_sale_is_404(change):
+def test_changing_the_quantity_of_a_product_no_longer_for_sale_is_404(change, client_for):
     buyer = UserFactory()
     product = ProductFactory(stock=5)
     cart_item_add(user=buyer, product_slug=product.slug, quantity=1)
@@ -548,7 +547,7 @@ def test_changing_the_quantity_of_a_product_no_longer_for_sale_is_404(change):
         product.save()
     item = CartItem.objects.get(cart__user=buyer)
 
-    response = authenticated_client(buyer).patch(f"/api/v1/cart/items/{item.pk}/", {"quantity": 2})
+    response = client_for(buyer).patch(f"/api/v1/cart/items/{item.pk}/", {"quantity": 2})
 
     assert response.status_code == 404
     assert CartItem.objects.get(pk=item.pk).quantity == 1

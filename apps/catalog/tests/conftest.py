@@ -12,7 +12,6 @@ from PIL import Image
 
 from apps.accounts.tests.factories import StoreFactory
 from apps.catalog.tests.factories import CategoryFactory, ProductFactory
-from conftest import authenticated_client
 
 ROLES = ("anonymous", "buyer", "owner", "other_seller", "staff")
 
@@ -69,14 +68,14 @@ class _RoleClients(dict):
 
 
 @pytest.fixture
-def clients(request, db):
+def clients(request, db, client_for):
     """One API client per role; ``owner`` is the seller who owns ``store`` (and ``product``)."""
     return _RoleClients(
         {
             "anonymous": lambda: request.getfixturevalue("api_client"),
             "buyer": lambda: request.getfixturevalue("buyer_client"),
             "owner": lambda: request.getfixturevalue("seller_client"),
-            "other_seller": lambda: authenticated_client(request.getfixturevalue("other_seller")),
+            "other_seller": lambda: client_for(request.getfixturevalue("other_seller")),
             "staff": lambda: request.getfixturevalue("staff_client"),
         }
     )

@@ -17,7 +17,6 @@ from apps.catalog.tests.conftest import image_bytes, upload
 from apps.catalog.tests.factories import ProductFactory
 from apps.orders.models import LineStatus, OrderLine
 from apps.orders.tests.factories import ADDRESS, fill_cart
-from conftest import authenticated_client
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -35,9 +34,9 @@ def listed(client, **params) -> dict:
     return {row["slug"]: row for row in response.json()["results"]}
 
 
-def checkout(buyer, *pairs) -> dict:
+def checkout(client_for, buyer, *pairs) -> dict:
     fill_cart(buyer, *pairs)
-    response = authenticated_client(buyer).post("/api/v1/checkout/", {"shipping_address": ADDRESS})
+    response = client_for(buyer).post("/api/v1/checkout/", {"shipping_address": ADDRESS})
     assert response.status_code == 201, response.json()
     return response.json()
 
@@ -136,9 +135,9 @@ def test_an_archived_product_leaves_the_list_and_its_detail_is_404(live_redis, a
 
 
 def test_a_product_referenced_by_an_order_is_archived_on_delete_and_leaves_the_list(
-    live_redis, anonymous, clients, product
+    live_redis, anonymous, clients, product, client_for
 ):
-    checkout(UserFactory(), (product, 1))
+    checkout(client_for, UserFactory(), (product, 1))
     listed(anonymous)
 
     assert clients["owner"].delete(detail(product.slug)).status_code == 204
@@ -249,13 +248,13 @@ def test_a_thumbnail_made_later_shows_in_the_list(live_redis, anonymous, seller_
     assert listed(anonymous)["claw-hammer"]["thumbnail_url"] != placeholder
 
 
-def test_a_review_updates_the_rating_in_list_and_detail(live_redis, anonymous, product):
+def test_a_review_updates_the_rating_in_list_and_detail(live_redis, anonymous, product, client_for):
     buyer = UserFactory()
-    order = checkout(buyer, (product, 1))
+    order = checkout(client_for, buyer, (product, 1))
     OrderLine.objects.filter(order__number=order["number"]).update(status=LineStatus.DELIVERED)
     assert listed(anonymous)["claw-hammer"]["rating_count"] == 0
 
-    response = authenticated_client(buyer).post(f"{detail(product.slug)}reviews/", {"rating": 4})
+    response = client_for(buyer).post(f"{detail(product.slug)}reviews/", {"rating": 4})
 
     assert response.status_code == 201
     assert listed(anonymous)["claw-hammer"]["rating_avg"] == "4.00"
@@ -275,12 +274,12 @@ def test_a_product_deleted_in_the_admin_leaves_the_list(live_redis, anonymous, c
 # --- Stock ------------------------------------------------------------------------------------
 
 
-def test_a_checkout_taking_the_last_unit_turns_in_stock_false_at_once(live_redis, anonymous, store, tree):
+def test_a_checkout_taking_the_last_unit_turns_in_stock_false_at_once(live_redis, anonymous, store, tree, client_for):
     last = ProductFactory(store=store, category=tree["hammers"], slug="last-one", stock=2)
     assert listed(anonymous)["last-one"]["in_stock"] is True
     assert anonymous.get(detail("last-one")).json()["stock"] == 2
 
-    checkout(UserFactory(), (last, 2))
+    checkout(client_for, UserFactory(), (last, 2))
 
     assert listed(anonymous)["last-one"]["in_stock"] is False
     assert "last-one" not in listed(anonymous, in_stock="true")
@@ -288,26 +287,26 @@ def test_a_checkout_taking_the_last_unit_turns_in_stock_false_at_once(live_redis
 
 
 def test_a_checkout_that_leaves_stock_keeps_the_lists_and_updates_the_detail(
-    live_redis, anonymous, store, tree, django_assert_num_queries
+    live_redis, anonymous, store, tree, django_assert_num_queries, client_for
 ):
     plenty = ProductFactory(store=store, category=tree["hammers"], slug="plenty", stock=5)
     listed(anonymous)
     anonymous.get(detail("plenty"))
 
-    checkout(UserFactory(), (plenty, 2))
+    checkout(client_for, UserFactory(), (plenty, 2))
 
     with django_assert_num_queries(0):  # the list entry stays: in_stock did not change
         assert listed(anonymous)["plenty"]["in_stock"] is True
     assert anonymous.get(detail("plenty")).json()["stock"] == 3
 
 
-def test_a_cancelled_order_returns_stock_and_in_stock(live_redis, anonymous, store, tree):
+def test_a_cancelled_order_returns_stock_and_in_stock(live_redis, anonymous, store, tree, client_for):
     last = ProductFactory(store=store, category=tree["hammers"], slug="last-one", stock=1)
     buyer = UserFactory()
-    order = checkout(buyer, (last, 1))
+    order = checkout(client_for, buyer, (last, 1))
     assert listed(anonymous)["last-one"]["in_stock"] is False
 
-    response = authenticated_client(buyer).post(f"/api/v1/orders/{order['number']}/cancel/")
+    response = client_for(buyer).post(f"/api/v1/orders/{order['number']}/cancel/")
 
     assert response.status_code == 200
     assert listed(anonymous)["last-one"]["in_stock"] is True

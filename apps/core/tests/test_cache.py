@@ -159,9 +159,9 @@ def test_a_bump_against_a_dead_redis_is_logged_not_raised(dead_redis, caplog):
     assert "version v not bumped" in caplog.text
 
 
-def test_login_works_and_throttles_count_per_process_with_a_dead_redis(dead_redis, api_client, user, caplog):
-    right = api_client.post("/api/v1/auth/token/", {"email": user.email, "password": DEFAULT_PASSWORD})
-    wrong = api_client.post("/api/v1/auth/token/", {"email": user.email, "password": "wrong-password-1"})
+def test_login_works_and_throttles_count_per_process_with_a_dead_redis(dead_redis, api_client, buyer, caplog):
+    right = api_client.post("/api/v1/auth/token/", {"email": buyer.email, "password": DEFAULT_PASSWORD})
+    wrong = api_client.post("/api/v1/auth/token/", {"email": buyer.email, "password": "wrong-password-1"})
 
     assert right.status_code == 200
     assert "access" in right.json()

@@ -15,7 +15,6 @@ from apps.accounts.models import User
 from apps.accounts.tests.factories import UserFactory
 from apps.catalog.models import Product
 from apps.core.db_router import PRIMARY, REPLICA, PrimaryReplicaRouter, db_routing_scope, is_pinned_to_primary
-from conftest import authenticated_client
 
 ROOT = Path(__file__).resolve().parents[3]
 router = PrimaryReplicaRouter()
@@ -144,8 +143,8 @@ def test_a_read_only_request_is_served_by_the_replica(replica, api_client):
 
 
 @pytest.mark.postgres
-def test_a_request_reads_the_primary_after_it_wrote(replica):
-    client = authenticated_client(UserFactory(first_name="Ann"))
+def test_a_request_reads_the_primary_after_it_wrote(replica, client_for):
+    client = client_for(UserFactory(first_name="Ann"))
 
     with queries_by_alias() as log:
         response = client.patch("/api/v1/users/me/", {"first_name": "Anna"})

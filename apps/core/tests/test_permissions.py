@@ -69,23 +69,8 @@ def call(view, method="get", user=None, **initkwargs):
     return view.as_view(**initkwargs)(request)
 
 
-@pytest.fixture
-def buyer():
-    return UserFactory()
-
-
-@pytest.fixture
-def seller_user():
-    return UserFactory(is_seller=True)
-
-
-@pytest.fixture
-def staff_user():
-    return UserFactory(is_staff=True)
-
-
-def test_is_seller_lets_a_seller_in(seller_user):
-    assert call(SellerOnlyView, user=seller_user).status_code == 200
+def test_is_seller_lets_a_seller_in(seller):
+    assert call(SellerOnlyView, user=seller).status_code == 200
 
 
 def test_is_seller_refuses_a_buyer_with_its_code(buyer):
@@ -95,8 +80,8 @@ def test_is_seller_refuses_a_buyer_with_its_code(buyer):
     assert response.data == {"detail": "Only sellers can do this; open a store first.", "code": "not_a_seller"}
 
 
-def test_is_seller_refuses_staff_that_is_not_a_seller(staff_user):
-    assert call(SellerOnlyView, user=staff_user).status_code == 403
+def test_is_seller_refuses_staff_that_is_not_a_seller(staff):
+    assert call(SellerOnlyView, user=staff).status_code == 403
 
 
 def test_is_seller_refuses_anonymous_with_401():
@@ -106,10 +91,10 @@ def test_is_seller_refuses_anonymous_with_401():
     assert response.data["code"] == "not_authenticated"
 
 
-def test_is_staff_lets_staff_in_and_refuses_others(staff_user, seller_user):
-    refused = call(StaffOnlyView, user=seller_user)
+def test_is_staff_lets_staff_in_and_refuses_others(staff, seller):
+    refused = call(StaffOnlyView, user=seller)
 
-    assert call(StaffOnlyView, user=staff_user).status_code == 200
+    assert call(StaffOnlyView, user=staff).status_code == 200
     assert refused.status_code == 403
     assert refused.data == {"detail": "Only staff can do this.", "code": "permission_denied"}
 
@@ -119,18 +104,18 @@ def test_staff_or_read_only_lets_anyone_read(buyer):
     assert call(CatalogLikeView, user=buyer).status_code == 200
 
 
-def test_staff_or_read_only_lets_only_staff_write(buyer, seller_user, staff_user):
-    assert call(CatalogLikeView, "post", user=staff_user).status_code == 201
+def test_staff_or_read_only_lets_only_staff_write(buyer, seller, staff):
+    assert call(CatalogLikeView, "post", user=staff).status_code == 201
     assert call(CatalogLikeView, "post", user=buyer).status_code == 403
-    assert call(CatalogLikeView, "post", user=seller_user).status_code == 403
+    assert call(CatalogLikeView, "post", user=seller).status_code == 403
     assert call(CatalogLikeView, "post").status_code == 401
 
 
-def test_owner_or_staff_lets_the_owner_and_staff_change(buyer, staff_user):
+def test_owner_or_staff_lets_the_owner_and_staff_change(buyer, staff):
     thing = SimpleNamespace(owner=buyer)
 
     assert call(OwnedThingView, "patch", user=buyer, thing=thing).status_code == 200
-    assert call(OwnedThingView, "patch", user=staff_user, thing=thing).status_code == 200
+    assert call(OwnedThingView, "patch", user=staff, thing=thing).status_code == 200
 
 
 def test_owner_or_staff_refuses_another_user_but_lets_them_read(buyer):
@@ -143,10 +128,10 @@ def test_owner_or_staff_refuses_another_user_but_lets_them_read(buyer):
     assert call(OwnedThingView, "get", user=buyer, thing=thing).status_code == 200
 
 
-def test_owner_or_staff_uses_the_views_owner_of(seller_user, buyer):
-    product = SimpleNamespace(store=SimpleNamespace(owner=seller_user))
+def test_owner_or_staff_uses_the_views_owner_of(seller, buyer):
+    product = SimpleNamespace(store=SimpleNamespace(owner=seller))
 
-    assert call(StoreProductView, "patch", user=seller_user, thing=product).status_code == 200
+    assert call(StoreProductView, "patch", user=seller, thing=product).status_code == 200
     assert call(StoreProductView, "patch", user=buyer, thing=product).status_code == 403
 
 

@@ -48,7 +48,6 @@ from apps.catalog.tests.factories import CategoryFactory, ProductFactory
 from apps.orders.models import LineStatus, Order, OrderEvent, OrderLine, OrderStatus
 from apps.orders.tests.factories import ADDRESS
 from apps.payments.models import Payment, WebhookEvent
-from conftest import authenticated_client
 
 pytestmark = pytest.mark.django_db
 
@@ -341,16 +340,12 @@ CELLS = [
 ]
 
 
-def client_for(world, role: str) -> APIClient:
-    return APIClient() if role == "anonymous" else authenticated_client(world.users[role])
-
-
 @pytest.mark.parametrize(("entry", "role", "expected"), CELLS)
-def test_matrix(entry: Row, role: str, expected: int, settings):
+def test_matrix(entry: Row, role: str, expected: int, settings, client_for):
     for name, value in entry.settings.items():
         setattr(settings, name, value)
     world = build_world()
-    client = client_for(world, role)
+    client = client_for(None if role == "anonymous" else world.users[role])
     body = entry.body(world) if entry.body else None
     before = database_state()
 
@@ -364,9 +359,9 @@ def test_matrix(entry: Row, role: str, expected: int, settings):
         assert {"detail", "code"} <= response.json().keys() or expected == 400
 
 
-def test_read_only_fields_are_never_written():
+def test_read_only_fields_are_never_written(client_for):
     world = build_world()
-    client = authenticated_client(world.buyer)
+    client = client_for(world.buyer)
 
     client.patch(f"{API}/users/me/", {"is_staff": True, "is_seller": True, "email": "x@evil.example", "id": 1})
 
@@ -434,9 +429,9 @@ def test_the_access_token_of_a_deactivated_user_is_401():
     assert APIClient().get(ME, HTTP_AUTHORIZATION=f"Bearer {access}").status_code == 401
 
 
-def test_the_access_token_of_an_account_deleted_through_the_api_is_401():
+def test_the_access_token_of_an_account_deleted_through_the_api_is_401(client_for):
     user = UserFactory()
-    client = authenticated_client(user)
+    client = client_for(user)
 
     assert client.delete(ME).status_code == 204
     assert client.get(ME).status_code == 401
@@ -581,8 +576,8 @@ def test_cors_answers_only_the_configured_origin(settings, method, origin, allow
         (f"{API}/nowhere/", False, 404),
     ],
 )
-def test_api_responses_carry_the_security_headers(path, authenticated, status):
-    client = authenticated_client(UserFactory()) if authenticated else APIClient()
+def test_api_responses_carry_the_security_headers(path, authenticated, status, client_for):
+    client = client_for(UserFactory()) if authenticated else APIClient()
 
     response = client.get(path)
 
@@ -624,8 +619,8 @@ def _assert_json_error(response, status: int) -> None:
     assert response.json()
 
 
-def test_a_json_body_over_the_limit_is_413_and_changes_nothing(settings):
-    client = authenticated_client(UserFactory())
+def test_a_json_body_over_the_limit_is_413_and_changes_nothing(settings, client_for):
+    client = client_for(UserFactory())
     before = database_state()
     body = json.dumps({"name": "x" * settings.MAX_JSON_BODY_BYTES})
 
@@ -636,10 +631,10 @@ def test_a_json_body_over_the_limit_is_413_and_changes_nothing(settings):
     assert database_state() == before
 
 
-def test_an_upload_over_the_limit_is_413_and_stores_nothing(settings):
+def test_an_upload_over_the_limit_is_413_and_stores_nothing(settings, client_for):
     settings.MAX_UPLOAD_BODY_BYTES = 64 * 1024
     world = build_world()
-    client = authenticated_client(world.users["seller"])
+    client = client_for(world.users["seller"])
     before = database_state()
 
     response = client.post(
@@ -663,9 +658,9 @@ def test_an_upload_over_the_limit_is_413_and_stores_nothing(settings):
     ],
     ids=["truncated", "invalid-utf8", "nested", "form", "text", "xml"],
 )
-def test_malformed_or_mistyped_bodies_are_json_errors_never_500(path, body, content_type, status):
+def test_malformed_or_mistyped_bodies_are_json_errors_never_500(path, body, content_type, status, client_for):
     user = UserFactory()
-    client = authenticated_client(user) if "cart" in path else APIClient()
+    client = client_for(user) if "cart" in path else APIClient()
     before = database_state()
 
     response = client.generic("POST", path, body, content_type=content_type)
@@ -694,12 +689,12 @@ def _many_products(store: Store, category: Category, count: int) -> list[Product
     )
 
 
-def test_the_cart_holds_at_most_100_lines_and_the_101st_changes_nothing():
+def test_the_cart_holds_at_most_100_lines_and_the_101st_changes_nothing(client_for):
     world = build_world()
     products = _many_products(world.store, world.category, 101)
     cart = Cart.objects.create(user=world.users["other_buyer"])
     CartItem.objects.bulk_create(CartItem(cart=cart, product=product, quantity=1) for product in products[:100])
-    client = authenticated_client(world.users["other_buyer"])
+    client = client_for(world.users["other_buyer"])
     before = database_state()
 
     response = client.post(f"{API}/cart/items/", {"product": products[100].slug, "quantity": 1})
@@ -709,8 +704,8 @@ def test_the_cart_holds_at_most_100_lines_and_the_101st_changes_nothing():
     assert database_state() == before
 
 
-def test_a_100000_line_cart_in_one_body_is_413():
-    client = authenticated_client(UserFactory())
+def test_a_100000_line_cart_in_one_body_is_413(client_for):
+    client = client_for(UserFactory())
     body = json.dumps([{"product": f"bulk-{n}", "quantity": 99} for n in range(100_000)])
 
     response = client.generic("POST", f"{API}/cart/items/", body, content_type="application/json")
@@ -728,8 +723,8 @@ def big_catalog(db):
 
 
 @pytest.mark.parametrize("path", ["products/", "seller/products/", "stores/"])
-def test_a_huge_page_size_is_capped_at_100(big_catalog, path):
-    client = authenticated_client(big_catalog.users["seller"])
+def test_a_huge_page_size_is_capped_at_100(big_catalog, path, client_for):
+    client = client_for(big_catalog.users["seller"])
 
     response = client.get(f"{API}/{path}?page_size=100000")
 
@@ -746,9 +741,9 @@ def test_a_huge_page_size_is_capped_at_100(big_catalog, path):
 @pytest.mark.parametrize(
     ("page", "status"), [("99999999", 404), ("9" * 40, 404), ("0", 400), ("-1", 400), ("abc", 400)]
 )
-def test_a_page_out_of_range_is_404_and_a_malformed_one_400_json_not_500(big_catalog, path, page, status):
+def test_a_page_out_of_range_is_404_and_a_malformed_one_400_json_not_500(big_catalog, path, page, status, client_for):
     """Past the last page: 404 (DRF's "Invalid page"); not a positive integer: 400 naming ``page``."""
-    client = authenticated_client(big_catalog.users["seller"])
+    client = client_for(big_catalog.users["seller"])
 
     response = client.get(f"{API}/{path}?page={page}")
 
@@ -791,9 +786,9 @@ def _upload(client, data: bytes, name: str = "photo.png"):
     return client.post(f"{API}/products/hammer/images/", {"image": image_upload(data, name)}, format="multipart")
 
 
-def test_an_image_with_appended_script_is_re_encoded_without_it():
+def test_an_image_with_appended_script_is_re_encoded_without_it(client_for):
     world = build_world()
-    client = authenticated_client(world.users["seller"])
+    client = client_for(world.users["seller"])
     clean = png()
     polluted = (
         clean[:33]
@@ -824,9 +819,9 @@ def test_an_image_with_appended_script_is_re_encoded_without_it():
     ],
     ids=["10001x10001-header", "1x50M-header", "svg-script", "php", "gif"],
 )
-def test_oversized_or_foreign_images_are_400_and_store_nothing(data, name):
+def test_oversized_or_foreign_images_are_400_and_store_nothing(data, name, client_for):
     world = build_world()
-    client = authenticated_client(world.users["seller"])
+    client = client_for(world.users["seller"])
     before = database_state()
 
     response = _upload(client, data, name)
@@ -836,9 +831,9 @@ def test_oversized_or_foreign_images_are_400_and_store_nothing(data, name):
     assert database_state() == before
 
 
-def test_a_decompression_bomb_is_400_before_decoding():
+def test_a_decompression_bomb_is_400_before_decoding(client_for):
     world = build_world()
-    client = authenticated_client(world.users["seller"])
+    client = client_for(world.users["seller"])
     bomb = _decompression_bomb()
     before = database_state()
 

@@ -257,16 +257,16 @@ def test_the_beat_schedule_names_registered_tasks():
         assert entry["options"]["expires"] < entry["schedule"].total_seconds()
 
 
-def test_the_purge_task_deletes_expired_keys(user):
+def test_the_purge_task_deletes_expired_keys(buyer):
     from datetime import timedelta
 
     from django.utils import timezone
 
     from apps.core.models import IdempotencyKey
 
-    old = IdempotencyKey.objects.create(user=user, key="old", request_hash="h", locked_until=timezone.now())
+    old = IdempotencyKey.objects.create(user=buyer, key="old", request_hash="h", locked_until=timezone.now())
     IdempotencyKey.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(hours=25))
-    IdempotencyKey.objects.create(user=user, key="new", request_hash="h", locked_until=timezone.now())
+    IdempotencyKey.objects.create(user=buyer, key="new", request_hash="h", locked_until=timezone.now())
 
     assert tasks.idempotency_keys_purge.apply().get() == 1
     assert tasks.idempotency_keys_purge.apply().get() == 0

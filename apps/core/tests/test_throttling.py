@@ -55,11 +55,11 @@ def test_login_is_throttled_per_email_with_retry_after(api_client, rates):
     assert_throttled(throttled)
 
 
-def test_the_email_limit_throttles_even_the_right_password(api_client, rates, user):
+def test_the_email_limit_throttles_even_the_right_password(api_client, rates, buyer):
     rates(login_email="1/min", login_ip="100/min")
-    login(api_client, user.email)
+    login(api_client, buyer.email)
 
-    response = api_client.post(LOGIN, {"email": user.email, "password": DEFAULT_PASSWORD})
+    response = api_client.post(LOGIN, {"email": buyer.email, "password": DEFAULT_PASSWORD})
 
     assert_throttled(response)
 

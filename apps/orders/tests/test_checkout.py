@@ -15,14 +15,8 @@ from apps.orders.models import NUMBER_ALPHABET, Order, OrderLine
 from apps.orders.services import order_place
 from apps.orders.tests.factories import ADDRESS, fill_cart
 from apps.payments.models import Payment
-from conftest import authenticated_client
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def buyer():
-    return UserFactory()
 
 
 def test_out_of_stock_changes_nothing(buyer):
@@ -40,13 +34,13 @@ def test_out_of_stock_changes_nothing(buyer):
     assert CartItem.objects.filter(cart__user=buyer).count() == 2
 
 
-def test_insufficient_stock_through_the_api_lists_every_short_line(buyer):
+def test_insufficient_stock_through_the_api_lists_every_short_line(buyer, buyer_client):
     first, second, fine = ProductFactory(stock=4), ProductFactory(stock=4), ProductFactory(stock=4)
     fill_cart(buyer, (first, 3), (second, 4), (fine, 1))
     Product.objects.filter(pk=first.pk).update(stock=2)
     Product.objects.filter(pk=second.pk).update(status=Product.Status.ARCHIVED)
 
-    response = authenticated_client(buyer).post("/api/v1/checkout/", {"shipping_address": ADDRESS})
+    response = buyer_client.post("/api/v1/checkout/", {"shipping_address": ADDRESS})
 
     assert response.status_code == 409
     body = response.json()
@@ -62,19 +56,19 @@ def test_insufficient_stock_through_the_api_lists_every_short_line(buyer):
     assert not Order.objects.exists()
 
 
-def test_empty_cart_is_400(buyer):
+def test_empty_cart_is_400(buyer, buyer_client):
     with pytest.raises(EmptyCart):
         order_place(buyer=buyer, shipping_address=ADDRESS)
-    response = authenticated_client(buyer).post("/api/v1/checkout/", {"shipping_address": ADDRESS})
+    response = buyer_client.post("/api/v1/checkout/", {"shipping_address": ADDRESS})
     assert response.status_code == 400
     assert response.json()["code"] == "empty_cart"
 
 
-def test_client_prices_and_totals_are_ignored(buyer):
+def test_client_prices_and_totals_are_ignored(buyer, buyer_client):
     product = ProductFactory(price=Decimal("10.00"), stock=3)
     fill_cart(buyer, (product, 2))
 
-    response = authenticated_client(buyer).post(
+    response = buyer_client.post(
         "/api/v1/checkout/",
         {
             "shipping_address": ADDRESS,
@@ -93,25 +87,25 @@ def test_client_prices_and_totals_are_ignored(buyer):
     assert Order.objects.get().total == Decimal("20.00")
 
 
-def test_lines_snapshot_name_price_and_store(buyer):
+def test_lines_snapshot_name_price_and_store(buyer, buyer_client):
     product = ProductFactory(name="Old name", price=Decimal("7.25"))
     store_name = product.store.name
     fill_cart(buyer, (product, 1))
-    number = authenticated_client(buyer).post("/api/v1/checkout/", {"shipping_address": ADDRESS}).json()["number"]
+    number = buyer_client.post("/api/v1/checkout/", {"shipping_address": ADDRESS}).json()["number"]
 
     Product.objects.filter(pk=product.pk).update(name="New name", price=Decimal("99.00"))
     product.store.name = "Renamed store"
     product.store.save()
 
-    item = authenticated_client(buyer).get(f"/api/v1/orders/{number}/").json()["items"][0]
+    item = buyer_client.get(f"/api/v1/orders/{number}/").json()["items"][0]
     assert (item["product_name"], item["unit_price"], item["store"]["name"]) == ("Old name", "7.25", store_name)
 
 
-def test_shipping_from_own_address_is_snapshotted(buyer):
+def test_shipping_from_own_address_is_snapshotted(buyer, buyer_client):
     address = AddressFactory(user=buyer, city="Berlin", country="DE")
     fill_cart(buyer, (ProductFactory(), 1))
 
-    response = authenticated_client(buyer).post("/api/v1/checkout/", {"address_id": address.pk})
+    response = buyer_client.post("/api/v1/checkout/", {"address_id": address.pk})
 
     assert response.status_code == 201
     assert response.json()["shipping_address"]["city"] == "Berlin"
@@ -120,12 +114,12 @@ def test_shipping_from_own_address_is_snapshotted(buyer):
     assert Order.objects.get().shipping_address["city"] == "Berlin"
 
 
-def test_another_users_address_is_404_and_nothing_changes(buyer):
+def test_another_users_address_is_404_and_nothing_changes(buyer, buyer_client):
     product = ProductFactory(stock=2)
     fill_cart(buyer, (product, 1))
     stranger_address = AddressFactory()
 
-    response = authenticated_client(buyer).post("/api/v1/checkout/", {"address_id": stranger_address.pk})
+    response = buyer_client.post("/api/v1/checkout/", {"address_id": stranger_address.pk})
 
     assert response.status_code == 404
     assert Product.objects.get(pk=product.pk).stock == 2
@@ -136,19 +130,18 @@ def test_another_users_address_is_404_and_nothing_changes(buyer):
     "body",
     [{}, {"shipping_address": ADDRESS, "address_id": 1}, {"shipping_address": {**ADDRESS, "country": "XX"}}],
 )
-def test_address_is_required_exactly_once_and_valid(buyer, body):
+def test_address_is_required_exactly_once_and_valid(buyer, body, buyer_client):
     fill_cart(buyer, (ProductFactory(), 1))
-    response = authenticated_client(buyer).post("/api/v1/checkout/", body, format="json")
+    response = buyer_client.post("/api/v1/checkout/", body, format="json")
     assert response.status_code == 400
     assert not Order.objects.exists()
 
 
-def test_decline_at_checkout_still_creates_a_payable_order(buyer):
+def test_decline_at_checkout_still_creates_a_payable_order(buyer, buyer_client):
     product = ProductFactory(stock=2)
     fill_cart(buyer, (product, 1))
-    client = authenticated_client(buyer)
 
-    response = client.post(
+    response = buyer_client.post(
         "/api/v1/checkout/", {"shipping_address": ADDRESS, "payment_method": "pm_card_chargeDeclined"}
     )
 
@@ -159,27 +152,25 @@ def test_decline_at_checkout_still_creates_a_payable_order(buyer):
     assert body["payment"]["failure_code"] == "card_declined"
     assert Product.objects.get(pk=product.pk).stock == 1
 
-    paid = client.post(f"/api/v1/orders/{body['number']}/pay/", {"payment_method": "pm_card_visa"})
+    paid = buyer_client.post(f"/api/v1/orders/{body['number']}/pay/", {"payment_method": "pm_card_visa"})
     assert paid.status_code == 200
     assert paid.json()["status"] == "paid"
     assert paid.json()["payment"]["status"] == "succeeded"
 
 
-def test_unknown_payment_method_at_checkout_is_400_before_anything_changes(buyer):
+def test_unknown_payment_method_at_checkout_is_400_before_anything_changes(buyer, buyer_client):
     product = ProductFactory(stock=2)
     fill_cart(buyer, (product, 1))
-    response = authenticated_client(buyer).post(
-        "/api/v1/checkout/", {"shipping_address": ADDRESS, "payment_method": "pm_card_bogus"}
-    )
+    response = buyer_client.post("/api/v1/checkout/", {"shipping_address": ADDRESS, "payment_method": "pm_card_bogus"})
     assert response.status_code == 400
     assert response.json()["code"] == "invalid_payment_method"
     assert not Order.objects.exists()
     assert Product.objects.get(pk=product.pk).stock == 2
 
 
-def test_checkout_without_method_starts_a_pending_payment(buyer):
+def test_checkout_without_method_starts_a_pending_payment(buyer, buyer_client):
     fill_cart(buyer, (ProductFactory(price=Decimal("3.00")), 2))
-    body = authenticated_client(buyer).post("/api/v1/checkout/", {"shipping_address": ADDRESS}).json()
+    body = buyer_client.post("/api/v1/checkout/", {"shipping_address": ADDRESS}).json()
     assert body["payment"] == {
         "provider": "simulated",
         "status": "pending",
@@ -213,22 +204,22 @@ def test_order_numbers_are_random_not_sequential(buyer):
     assert all(len(n) == 12 and set(n) <= set(NUMBER_ALPHABET) for n in numbers)
 
 
-def _checkout_queries(buyer, lines: int) -> int:
+def _checkout_queries(client_for, buyer, lines: int) -> int:
     fill_cart(buyer, *[(ProductFactory(), 1) for _ in range(lines)])
-    client = authenticated_client(buyer)
+    client = client_for(buyer)
     with CaptureQueriesContext(connection) as queries:
         response = client.post("/api/v1/checkout/", {"shipping_address": ADDRESS, "payment_method": "pm_card_visa"})
     assert response.status_code == 201
     return len(queries)
 
 
-def test_checkout_query_budget(buyer):
+def test_checkout_query_budget(buyer, client_for):
     """Fixed work plus one conditional stock update per line. Checkout with an immediate payment of
     10 lines: at most 60 statements, counting the savepoints (about 20 of them): each provider answer
     is recorded against the payment row read under its lock (a stale read moved payments back), and
     the attempt that pays the order is marked as such."""
-    one = _checkout_queries(buyer, 1)
-    ten = _checkout_queries(UserFactory(), 10)
+    one = _checkout_queries(client_for, buyer, 1)
+    ten = _checkout_queries(client_for, UserFactory(), 10)
     assert ten - one == 9  # exactly one more query per extra line: the stock update
     assert ten <= 60
     assert Payment.objects.count() == 2

@@ -12,7 +12,6 @@ from apps.catalog.tests.factories import ProductFactory
 from apps.orders.models import Order
 from apps.orders.services import order_place
 from apps.orders.tests.factories import ADDRESS, fill_cart
-from conftest import authenticated_client
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -32,13 +31,13 @@ def run_together(calls):
         return list(pool.map(run, calls))
 
 
-def test_thirty_buyers_racing_for_five_units_make_exactly_five_orders():
+def test_thirty_buyers_racing_for_five_units_make_exactly_five_orders(client_for):
     product = ProductFactory(stock=5)
     buyers = UserFactory.create_batch(30)
     for buyer in buyers:
         Product.objects.filter(pk=product.pk).update(stock=5)
         fill_cart(buyer, (product, 1))
-    clients = [authenticated_client(buyer) for buyer in buyers]
+    clients = [client_for(buyer) for buyer in buyers]
 
     responses = run_together(
         [lambda c=c: c.post("/api/v1/checkout/", {"shipping_address": ADDRESS}, format="json") for c in clients]
@@ -66,11 +65,11 @@ def test_opposite_cart_orders_do_not_deadlock():
     assert Product.objects.get(pk=second.pk).stock == 92
 
 
-def test_two_concurrent_requests_with_one_key_make_one_order():
+def test_two_concurrent_requests_with_one_key_make_one_order(client_for):
     buyer = UserFactory()
     product = ProductFactory(stock=10)
     fill_cart(buyer, (product, 1))
-    clients = [authenticated_client(buyer) for _ in range(4)]
+    clients = [client_for(buyer) for _ in range(4)]
 
     responses = run_together(
         [

@@ -8,12 +8,11 @@ import pytest
 from django.core import mail
 from django.db import transaction
 
-from apps.accounts.tests.factories import StoreFactory, UserFactory
+from apps.accounts.tests.factories import StoreFactory
 from apps.catalog.tests.factories import ProductFactory
 from apps.orders.models import Order, OrderEvent
 from apps.orders.services import order_mark_paid, order_ship_lines
 from apps.orders.tests.factories import ADDRESS, fill_cart
-from conftest import authenticated_client
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -27,11 +26,6 @@ def _simulated_payments(settings):
 
 
 @pytest.fixture
-def buyer():
-    return UserFactory(first_name="Bea")
-
-
-@pytest.fixture
 def mug():
     return ProductFactory(name="Blue Mug", price=Decimal("12.50"), stock=5)
 
@@ -42,19 +36,17 @@ def book():
 
 
 @pytest.fixture
-def number(buyer, mug, book):
+def number(buyer, mug, book, buyer_client):
     """A pending_payment order of 2 mugs and 1 book from two stores: 25.00 + 20.00 + 2 x 4.50 shipping."""
     fill_cart(buyer, (mug, 2), (book, 1))
-    response = authenticated_client(buyer).post("/api/v1/checkout/", {"shipping_address": ADDRESS}, format="json")
+    response = buyer_client.post("/api/v1/checkout/", {"shipping_address": ADDRESS}, format="json")
     assert response.status_code == 201, response.json()
     assert response.json()["total"] == "54.00"
     return response.json()["number"]
 
 
-def pay(buyer, number: str, payment_method: str = "pm_card_visa"):
-    return authenticated_client(buyer).post(
-        f"/api/v1/orders/{number}/pay/", {"payment_method": payment_method}, format="json"
-    )
+def pay(client, number: str, payment_method: str = "pm_card_visa"):
+    return client.post(f"/api/v1/orders/{number}/pay/", {"payment_method": payment_method}, format="json")
 
 
 class LaterStepFailed(Exception):
@@ -78,10 +70,10 @@ def html_of(message) -> str:
     return content
 
 
-def test_paying_mails_the_buyer_a_confirmation_and_each_seller_only_their_lines(buyer, mug, book, number):
+def test_paying_mails_the_buyer_a_confirmation_and_each_seller_only_their_lines(buyer, mug, book, number, buyer_client):
     assert mail.outbox == []  # checkout alone mails nobody
 
-    assert pay(buyer, number).status_code == 200
+    assert pay(buyer_client, number).status_code == 200
 
     assert sorted(message.to[0] for message in mail.outbox) == sorted(
         [buyer.email, mug.store.owner.email, book.store.owner.email]
@@ -115,10 +107,10 @@ def test_paying_mails_the_buyer_a_confirmation_and_each_seller_only_their_lines(
     assert "1 x Field Guide (" in mail_to(book.store.owner.email).body
 
 
-def test_shipping_mails_the_buyer_the_carrier_and_tracking_number(buyer, mug, book, number):
-    assert pay(buyer, number).status_code == 200
+def test_shipping_mails_the_buyer_the_carrier_and_tracking_number(buyer, mug, book, number, buyer_client, client_for):
+    assert pay(buyer_client, number).status_code == 200
     mail.outbox.clear()
-    seller = authenticated_client(mug.store.owner)
+    seller = client_for(mug.store.owner)
 
     response = seller.post(
         f"/api/v1/seller/orders/{number}/ship/", {"carrier": "UPS", "tracking_number": "1Z999AA10123456784"}
@@ -135,18 +127,18 @@ def test_shipping_mails_the_buyer_the_carrier_and_tracking_number(buyer, mug, bo
 
 
 @pytest.mark.parametrize("method", ["pm_card_chargeDeclined", "pm_card_chargeDeclinedInsufficientFunds"])
-def test_a_declined_payment_sends_no_confirmation(buyer, number, method):
-    response = pay(buyer, number, method)
+def test_a_declined_payment_sends_no_confirmation(buyer_client, number, method):
+    response = pay(buyer_client, number, method)
 
     assert response.status_code == 402
     assert mail.outbox == []
     assert Order.objects.get(number=number).status == "pending_payment"
 
 
-def test_a_checkout_declined_at_once_sends_no_confirmation(buyer, mug):
+def test_a_checkout_declined_at_once_sends_no_confirmation(buyer, mug, buyer_client):
     fill_cart(buyer, (mug, 1))
 
-    response = authenticated_client(buyer).post(
+    response = buyer_client.post(
         "/api/v1/checkout/", {"shipping_address": ADDRESS, "payment_method": "pm_card_chargeDeclined"}, format="json"
     )
 
@@ -168,8 +160,8 @@ def test_nothing_is_sent_when_marking_paid_rolls_back(number):
     assert list(OrderEvent.objects.filter(order=order).values_list("to_status", flat=True)) == ["pending_payment"]
 
 
-def test_nothing_is_sent_when_shipping_rolls_back(buyer, mug, number):
-    assert pay(buyer, number).status_code == 200
+def test_nothing_is_sent_when_shipping_rolls_back(buyer_client, mug, number):
+    assert pay(buyer_client, number).status_code == 200
     mail.outbox.clear()
 
     with pytest.raises(LaterStepFailed, match=rf"^{number}$"):
@@ -181,14 +173,13 @@ def test_nothing_is_sent_when_shipping_rolls_back(buyer, mug, number):
     assert Order.objects.get(number=number).status == "paid"
 
 
-def test_names_are_not_html_escaped_in_subjects_and_text(buyer):
+def test_names_are_not_html_escaped_in_subjects_and_text(buyer, buyer_client):
     store = StoreFactory(name="Ann's Attic & Co")
     jar = ProductFactory(store=store, name='Jam "Jar" & Lid', price=Decimal("3.00"), stock=1)
     fill_cart(buyer, (jar, 1))
-    client = authenticated_client(buyer)
-    number = client.post("/api/v1/checkout/", {"shipping_address": ADDRESS}, format="json").json()["number"]
+    number = buyer_client.post("/api/v1/checkout/", {"shipping_address": ADDRESS}, format="json").json()["number"]
 
-    assert pay(buyer, number).status_code == 200
+    assert pay(buyer_client, number).status_code == 200
 
     notice = mail_to(store.owner.email)
     assert notice.subject == f"New order {number} for Ann's Attic & Co"

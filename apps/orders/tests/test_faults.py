@@ -8,7 +8,6 @@ from unittest import mock
 import pytest
 from django.db import InterfaceError, OperationalError
 
-from apps.accounts.tests.factories import UserFactory
 from apps.cart.models import CartItem
 from apps.catalog.models import Product
 from apps.catalog.tests.factories import ProductFactory
@@ -19,22 +18,11 @@ from apps.payments.models import Payment, SimulatedPayment
 from apps.payments.providers.base import ProviderError
 from apps.payments.providers.simulated import SimulatedProvider
 from apps.payments.tests.stripe_standin import stripe_standin_fixture  # noqa: F401 (registers the fixture)
-from conftest import authenticated_client
 
 PROVIDER_DOWN = {
     "detail": "The payment provider is unavailable; the order is kept and can be paid later.",
     "code": "payment_provider_unavailable",
 }
-
-
-@pytest.fixture
-def buyer(db):
-    return UserFactory()
-
-
-@pytest.fixture
-def client(buyer):
-    return authenticated_client(buyer)
 
 
 @pytest.fixture
@@ -70,12 +58,12 @@ def pay(client, number, key, payment_method="pm_card_visa"):
     [OperationalError("server closed the connection unexpectedly"), InterfaceError("connection already closed")],
 )
 def test_the_database_dropping_mid_checkout_is_503_and_leaves_nothing_half_written(
-    buyer, client, mug, manager, method, error
+    buyer, buyer_client, mug, manager, method, error
 ):
     fill_cart(buyer, (mug, 2))
 
     with mock.patch.object(manager, method, side_effect=error):
-        response = checkout(client)
+        response = checkout(buyer_client)
 
     assert response.status_code == 503
     assert response.json() == {
@@ -90,7 +78,7 @@ def test_the_database_dropping_mid_checkout_is_503_and_leaves_nothing_half_writt
     assert not Payment.objects.exists()
     assert not IdempotencyKey.objects.exists()  # the claim is released: the retry is not "in progress"
 
-    retried = checkout(client)  # the database is back; the client retries with the same key
+    retried = checkout(buyer_client)  # the database is back; the client retries with the same key
 
     assert retried.status_code == 201, retried.json()
     assert "Idempotent-Replayed" not in retried
@@ -98,7 +86,7 @@ def test_the_database_dropping_mid_checkout_is_503_and_leaves_nothing_half_writt
     assert retried.json()["number"] == order.number
     assert Product.objects.get(pk=mug.pk).stock == 3
     assert not CartItem.objects.filter(cart__user=buyer).exists()
-    replayed = checkout(client)
+    replayed = checkout(buyer_client)
     assert (replayed.status_code, replayed["Idempotent-Replayed"]) == (201, "true")
     assert replayed.json() == retried.json()
     assert Order.objects.count() == 1
@@ -108,23 +96,23 @@ def test_the_database_dropping_mid_checkout_is_503_and_leaves_nothing_half_writt
 
 
 @pytest.mark.django_db
-def test_with_redis_down_the_catalog_cart_and_checkout_keep_working(dead_redis, buyer, client, mug, api_client):
+def test_with_redis_down_the_catalog_cart_and_checkout_keep_working(dead_redis, buyer, buyer_client, mug, api_client):
     assert api_client.get("/api/v1/products/").json()["results"][0]["slug"] == mug.slug
     assert api_client.get(f"/api/v1/products/{mug.slug}/").json()["stock"] == 5
     assert api_client.get("/api/v1/categories/").status_code == 200
     assert api_client.get(f"/api/v1/stores/{mug.store.slug}/").status_code == 200
 
-    response = client.post("/api/v1/cart/items/", {"product": mug.slug, "quantity": 2}, format="json")
+    response = buyer_client.post("/api/v1/cart/items/", {"product": mug.slug, "quantity": 2}, format="json")
     assert response.status_code == 201, response.json()
-    assert client.get("/api/v1/cart/").json()["subtotal"] == "25.00"
+    assert buyer_client.get("/api/v1/cart/").json()["subtotal"] == "25.00"
 
-    response = checkout(client, payment_method="pm_card_visa")
+    response = checkout(buyer_client, payment_method="pm_card_visa")
     assert response.status_code == 201, response.json()
     assert response.json()["status"] == "paid"
 
     # uncached: the reads see the stock the checkout took
     assert api_client.get(f"/api/v1/products/{mug.slug}/").json()["stock"] == 3
-    assert client.get("/api/v1/orders/").json()["count"] == 1
+    assert buyer_client.get("/api/v1/orders/").json()["count"] == 1
 
 
 # --- the payment provider timing out ----------------------------------------------------------
@@ -145,62 +133,66 @@ def provider_timing_out(*, after_charging: bool):
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("after_charging", [False, True], ids=["before-the-charge", "answer-lost"])
-def test_the_provider_timing_out_during_pay_is_503_and_paying_again_charges_once(buyer, client, mug, after_charging):
+def test_the_provider_timing_out_during_pay_is_503_and_paying_again_charges_once(
+    buyer, buyer_client, mug, after_charging
+):
     fill_cart(buyer, (mug, 2))
-    number = checkout(client).json()["number"]
+    number = checkout(buyer_client).json()["number"]
 
     with provider_timing_out(after_charging=after_charging):
-        response = pay(client, number, key="pay-1")
+        response = pay(buyer_client, number, key="pay-1")
 
     assert response.status_code == 503
     assert response.json() == PROVIDER_DOWN
-    order = client.get(f"/api/v1/orders/{number}/").json()
+    order = buyer_client.get(f"/api/v1/orders/{number}/").json()
     assert (order["status"], order["payment"]["status"]) == ("pending_payment", "pending")
     assert [event["to"] for event in order["events"]] == ["pending_payment"]
     assert not Payment.objects.filter(status="succeeded").exists()
     assert not IdempotencyKey.objects.filter(key="pay-1").exists()  # no outcome: the same key may run again
 
-    response = pay(client, number, key="pay-1")
+    response = pay(buyer_client, number, key="pay-1")
 
     assert response.status_code == 200, response.json()
     assert response.json()["status"] == "paid"
     assert list(Payment.objects.values_list("status", "amount")) == [("succeeded", Decimal("25.00"))]
     assert list(SimulatedPayment.objects.values_list("status", "amount")) == [("succeeded", Decimal("25.00"))]
-    assert pay(client, number, key="pay-2").status_code == 409  # paid: nothing more to charge
+    assert pay(buyer_client, number, key="pay-2").status_code == 409  # paid: nothing more to charge
 
 
 @pytest.mark.django_db
-def test_the_provider_timing_out_at_checkout_keeps_the_order_payable(buyer, client, mug):
+def test_the_provider_timing_out_at_checkout_keeps_the_order_payable(buyer, buyer_client, mug):
     fill_cart(buyer, (mug, 1))
 
     with mock.patch.object(SimulatedProvider, "start", side_effect=ProviderError("Read timed out.")):
-        response = checkout(client, payment_method="pm_card_visa")
+        response = checkout(buyer_client, payment_method="pm_card_visa")
 
     assert response.status_code == 201, response.json()
     number = response.json()["number"]
     assert (response.json()["status"], response.json()["payment"]["status"]) == ("pending_payment", "pending")
     assert not SimulatedPayment.objects.exists()
 
-    assert pay(client, number, key="pay-1").json()["status"] == "paid"
+    assert pay(buyer_client, number, key="pay-1").json()["status"] == "paid"
     assert Payment.objects.filter(status="succeeded").count() == 1
     assert list(SimulatedPayment.objects.values_list("status", flat=True)) == ["succeeded"]
 
 
 @pytest.mark.django_db
-def test_stripe_answering_500_again_and_again_is_503_each_time_then_one_charge(stripe_standin, buyer, client, mug):
+def test_stripe_answering_500_again_and_again_is_503_each_time_then_one_charge(
+    stripe_standin, buyer, buyer_client, mug
+):
     fill_cart(buyer, (mug, 2))
-    number = checkout(client).json()["number"]
+    number = checkout(buyer_client).json()["number"]
     (intent,) = stripe_standin.intents
 
     for _ in range(2):
         stripe_standin.fail_next(3)  # the SDK's request and both of its retries
-        response = pay(client, number, key="pay-1")
+        response = pay(buyer_client, number, key="pay-1")
         assert response.status_code == 503
         assert response.json() == PROVIDER_DOWN
-        assert client.get(f"/api/v1/orders/{number}/").json()["status"] == "pending_payment"
+        assert buyer_client.get(f"/api/v1/orders/{number}/").json()["status"] == "pending_payment"
         assert stripe_standin.intents[intent]["amount_received"] == 0
 
-    response = pay(client, number, key="pay-1")
+    response = pay(buyer_client, number, key="pay-1")
 
     assert response.status_code == 200, response.json()
     assert response.json()["status"] == "paid"

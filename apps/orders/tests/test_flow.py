@@ -8,17 +8,16 @@ from apps.accounts.tests.factories import UserFactory
 from apps.catalog.models import Product
 from apps.catalog.tests.factories import ProductFactory
 from apps.orders.tests.factories import ADDRESS
-from conftest import authenticated_client
 
 pytestmark = pytest.mark.django_db
 
 
-def test_buy_ship_deliver_review_path(settings):
+def test_buy_ship_deliver_review_path(settings, client_for):
     settings.SHIPPING_FLAT_RATE = Decimal("4.50")
     mug = ProductFactory(name="Mug", price=Decimal("12.50"), stock=5)
     book = ProductFactory(name="Book", price=Decimal("20.00"), stock=2)
     buyer = UserFactory()
-    client = authenticated_client(buyer)
+    client = client_for(buyer)
 
     assert client.post("/api/v1/cart/items/", {"product": mug.slug, "quantity": 2}).status_code == 201
     response = client.post("/api/v1/cart/items/", {"product": book.slug, "quantity": 1})
@@ -45,7 +44,7 @@ def test_buy_ship_deliver_review_path(settings):
     book.refresh_from_db()
     assert (mug.stock, book.stock) == (3, 1)
 
-    mug_seller = authenticated_client(mug.store.owner)
+    mug_seller = client_for(mug.store.owner)
     seller_view = mug_seller.get("/api/v1/seller/orders/").json()
     assert seller_view["count"] == 1
     assert [line["product_name"] for line in seller_view["results"][0]["items"]] == ["Mug"]
@@ -57,7 +56,7 @@ def test_buy_ship_deliver_review_path(settings):
     assert client.get(f"/api/v1/orders/{number}/").json()["status"] == "partially_shipped"
     assert mug_seller.post(f"/api/v1/seller/orders/{number}/ship/", {}).status_code == 409
 
-    book_seller = authenticated_client(book.store.owner)
+    book_seller = client_for(book.store.owner)
     assert book_seller.post(f"/api/v1/seller/orders/{number}/ship/", {}).status_code == 200
     assert client.get(f"/api/v1/orders/{number}/").json()["status"] == "shipped"
     assert client.post(f"/api/v1/orders/{number}/cancel/").status_code == 409

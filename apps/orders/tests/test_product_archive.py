@@ -6,24 +6,23 @@ from apps.catalog.tests.factories import ProductFactory
 from apps.orders.models import OrderLine
 from apps.orders.services import order_place
 from apps.orders.tests.factories import ADDRESS, fill_cart
-from conftest import authenticated_client
 
 pytestmark = pytest.mark.django_db
 
 
-def test_deleting_an_ordered_product_archives_it_and_orders_keep_their_lines():
+def test_deleting_an_ordered_product_archives_it_and_orders_keep_their_lines(client_for):
     product, untouched = ProductFactory(), ProductFactory()
     buyer = UserFactory()
     fill_cart(buyer, (product, 1))
     order = order_place(buyer=buyer, shipping_address=ADDRESS)
-    seller = authenticated_client(product.store.owner)
+    seller = client_for(product.store.owner)
 
     assert seller.delete(f"/api/v1/products/{product.slug}/").status_code == 204
-    assert authenticated_client(untouched.store.owner).delete(f"/api/v1/products/{untouched.slug}/").status_code == 204
+    assert client_for(untouched.store.owner).delete(f"/api/v1/products/{untouched.slug}/").status_code == 204
 
     assert Product.objects.get(pk=product.pk).status == Product.Status.ARCHIVED
     assert not Product.objects.filter(pk=untouched.pk).exists()
     assert OrderLine.objects.get(order=order).product_id == product.pk
-    assert authenticated_client(buyer).get(f"/api/v1/products/{product.slug}/").status_code == 404
-    detail = authenticated_client(buyer).get(f"/api/v1/orders/{order.number}/").json()
+    assert client_for(buyer).get(f"/api/v1/products/{product.slug}/").status_code == 404
+    detail = client_for(buyer).get(f"/api/v1/orders/{order.number}/").json()
     assert detail["items"][0]["product_slug"] == product.slug

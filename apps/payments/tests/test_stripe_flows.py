@@ -20,22 +20,11 @@ from apps.payments.tests.stripe_standin import (  # noqa: F401 (stripe_standin_f
     sign_payload,
     stripe_standin_fixture,
 )
-from conftest import authenticated_client
 
 pytestmark = pytest.mark.django_db
 
 INTENTS = "/v1/payment_intents"
 REFUNDS = "/v1/refunds"
-
-
-@pytest.fixture
-def buyer():
-    return UserFactory()
-
-
-@pytest.fixture
-def client(buyer):
-    return authenticated_client(buyer)
 
 
 @pytest.fixture
@@ -62,12 +51,12 @@ def confirms(standin, intent: str) -> list:
     return standin.requests_to("POST", f"{INTENTS}/{intent}/confirm")
 
 
-def test_checkout_pay_ship_deliver(settings, stripe_standin, buyer, client):
+def test_checkout_pay_ship_deliver(settings, stripe_standin, buyer, buyer_client, client_for):
     settings.SHIPPING_FLAT_RATE = Decimal("4.50")
     mug = ProductFactory(name="Mug", price=Decimal("12.50"), stock=5)
     book = ProductFactory(name="Book", price=Decimal("20.00"), stock=2)
 
-    order = checkout(client, buyer, (mug, 2), (book, 1))
+    order = checkout(buyer_client, buyer, (mug, 2), (book, 1))
 
     number = order["number"]
     assert (order["status"], order["total"]) == ("pending_payment", "54.00")
@@ -82,7 +71,7 @@ def test_checkout_pay_ship_deliver(settings, stripe_standin, buyer, client):
         "client_secret": intent["client_secret"],
     }
 
-    response = pay(client, number, "pm_card_visa")
+    response = pay(buyer_client, number, "pm_card_visa")
 
     assert response.status_code == 200, response.json()
     assert response.json()["status"] == "paid"
@@ -99,9 +88,9 @@ def test_checkout_pay_ship_deliver(settings, stripe_standin, buyer, client):
     )
 
     for product, shipment in ((mug, {"carrier": "UPS", "tracking_number": "1Z999"}), (book, {})):
-        seller = authenticated_client(product.store.owner)
+        seller = client_for(product.store.owner)
         assert seller.post(f"/api/v1/seller/orders/{number}/ship/", shipment, format="json").status_code == 200
-    response = client.post(f"/api/v1/orders/{number}/confirm-delivery/")
+    response = buyer_client.post(f"/api/v1/orders/{number}/confirm-delivery/")
 
     assert response.status_code == 200
     body = response.json()
@@ -114,19 +103,19 @@ def test_checkout_pay_ship_deliver(settings, stripe_standin, buyer, client):
     assert (Product.objects.get(pk=mug.pk).stock, Product.objects.get(pk=book.pk).stock) == (3, 1)
 
 
-def test_the_client_secret_is_shown_to_the_order_owner_only(stripe_standin, buyer, client, mug):
-    number = checkout(client, buyer, (mug, 1))["number"]
+def test_the_client_secret_is_shown_to_the_order_owner_only(stripe_standin, buyer, buyer_client, mug, client_for):
+    number = checkout(buyer_client, buyer, (mug, 1))["number"]
     secret = stripe_standin.intents[intent_of(number)]["client_secret"]
 
-    assert client.get(f"/api/v1/orders/{number}/").json()["payment"]["client_secret"] == secret
-    assert client.get("/api/v1/orders/").json()["results"][0]["payment"]["client_secret"] == secret
-    assert pay(client, number, "pm_card_visa").status_code == 200
-    seller = authenticated_client(mug.store.owner)
+    assert buyer_client.get(f"/api/v1/orders/{number}/").json()["payment"]["client_secret"] == secret
+    assert buyer_client.get("/api/v1/orders/").json()["results"][0]["payment"]["client_secret"] == secret
+    assert pay(buyer_client, number, "pm_card_visa").status_code == 200
+    seller = client_for(mug.store.owner)
     answers = {
         "seller list": seller.get("/api/v1/seller/orders/"),
         "ship": seller.post(f"/api/v1/seller/orders/{number}/ship/", {}, format="json"),
         "seller on the buyer's path": seller.get(f"/api/v1/orders/{number}/"),
-        "another buyer": authenticated_client(UserFactory()).get(f"/api/v1/orders/{number}/"),
+        "another buyer": client_for(UserFactory()).get(f"/api/v1/orders/{number}/"),
     }
 
     assert {name: answer.status_code for name, answer in answers.items()} == {
@@ -148,22 +137,24 @@ def test_the_client_secret_is_shown_to_the_order_owner_only(stripe_standin, buye
         ("pm_card_chargeDeclined", "card_declined", "Your card was declined."),
     ],
 )
-def test_a_decline_is_402_and_the_order_can_then_be_paid(stripe_standin, buyer, client, mug, method, code, detail):
-    number = checkout(client, buyer, (mug, 2))["number"]
+def test_a_decline_is_402_and_the_order_can_then_be_paid(
+    stripe_standin, buyer, buyer_client, mug, method, code, detail
+):
+    number = checkout(buyer_client, buyer, (mug, 2))["number"]
     intent = intent_of(number)
 
-    response = pay(client, number, method)
+    response = pay(buyer_client, number, method)
 
     assert response.status_code == 402
     assert response.json() == {"detail": detail, "code": code}
-    order = client.get(f"/api/v1/orders/{number}/").json()
+    order = buyer_client.get(f"/api/v1/orders/{number}/").json()
     assert order["status"] == "pending_payment"
     assert (order["payment"]["status"], order["payment"]["failure_code"]) == ("failed", code)
     assert [e["to"] for e in order["events"]] == ["pending_payment"]
     assert stripe_standin.intents[intent]["amount_received"] == 0
     assert Product.objects.get(pk=mug.pk).stock == 3  # still reserved for the buyer
 
-    response = pay(client, number, "pm_card_visa")
+    response = pay(buyer_client, number, "pm_card_visa")
 
     assert response.status_code == 200, response.json()
     assert response.json()["status"] == "paid"
@@ -173,27 +164,27 @@ def test_a_decline_is_402_and_the_order_can_then_be_paid(stripe_standin, buyer, 
     assert stripe_standin.intents[intent]["amount_received"] == 2500
 
 
-def test_an_unknown_payment_method_id_is_400(stripe_standin, buyer, client, mug):
-    number = checkout(client, buyer, (mug, 1))["number"]
+def test_an_unknown_payment_method_id_is_400(stripe_standin, buyer, buyer_client, mug):
+    number = checkout(buyer_client, buyer, (mug, 1))["number"]
 
-    response = pay(client, number, "pm_card_nosuchthing")
+    response = pay(buyer_client, number, "pm_card_nosuchthing")
 
     assert response.status_code == 400
     assert response.json() == {
         "detail": "Stripe refused the payment method: No such PaymentMethod: 'pm_card_nosuchthing'",
         "code": "invalid_payment_method",
     }
-    order = client.get(f"/api/v1/orders/{number}/").json()
+    order = buyer_client.get(f"/api/v1/orders/{number}/").json()
     assert (order["status"], order["payment"]["status"]) == ("pending_payment", "pending")
     assert stripe_standin.intents[intent_of(number)]["status"] == "requires_payment_method"
 
 
 @pytest.mark.parametrize("card", ["4242424242424242", "4242 4242 4242 4242", "4000-0000-0000-0002"])
-def test_a_card_number_is_refused_and_never_sent_to_stripe(stripe_standin, buyer, client, mug, card):
-    number = checkout(client, buyer, (mug, 1))["number"]
+def test_a_card_number_is_refused_and_never_sent_to_stripe(stripe_standin, buyer, buyer_client, mug, card):
+    number = checkout(buyer_client, buyer, (mug, 1))["number"]
     requests_before = len(stripe_standin.requests)
 
-    response = pay(client, number, card)
+    response = pay(buyer_client, number, card)
 
     assert response.status_code == 400
     assert response.json() == {
@@ -204,15 +195,15 @@ def test_a_card_number_is_refused_and_never_sent_to_stripe(stripe_standin, buyer
     assert confirms(stripe_standin, intent_of(number)) == []
     digits = card.replace(" ", "").replace("-", "")
     assert not any(digits in request.body.replace("+", "").replace("-", "") for request in stripe_standin.requests)
-    assert client.get(f"/api/v1/orders/{number}/").json()["status"] == "pending_payment"
+    assert buyer_client.get(f"/api/v1/orders/{number}/").json()["status"] == "pending_payment"
 
 
-def test_stripe_failing_during_pay_is_503_and_charges_nothing(stripe_standin, buyer, client, mug):
-    number = checkout(client, buyer, (mug, 2))["number"]
+def test_stripe_failing_during_pay_is_503_and_charges_nothing(stripe_standin, buyer, buyer_client, mug):
+    number = checkout(buyer_client, buyer, (mug, 2))["number"]
     intent = intent_of(number)
     stripe_standin.fail_next(3)  # the SDK's request and both of its retries
 
-    response = pay(client, number, "pm_card_visa")
+    response = pay(buyer_client, number, "pm_card_visa")
 
     assert response.status_code == 503
     assert response.json() == {
@@ -225,11 +216,11 @@ def test_stripe_failing_during_pay_is_503_and_charges_nothing(stripe_standin, bu
         "requires_payment_method",
         0,
     )
-    order = client.get(f"/api/v1/orders/{number}/").json()
+    order = buyer_client.get(f"/api/v1/orders/{number}/").json()
     assert (order["status"], order["payment"]["status"]) == ("pending_payment", "pending")
     assert [e["to"] for e in order["events"]] == ["pending_payment"]
 
-    response = pay(client, number, "pm_card_visa")  # Stripe is back
+    response = pay(buyer_client, number, "pm_card_visa")  # Stripe is back
 
     assert response.status_code == 200
     assert response.json()["status"] == "paid"
@@ -244,9 +235,9 @@ def test_stripe_failing_during_pay_is_503_and_charges_nothing(stripe_standin, bu
     ],
 )
 def test_checkout_with_a_payment_method_confirms_at_once(
-    stripe_standin, buyer, client, mug, method, order_status, payment_status, failure_code
+    stripe_standin, buyer, buyer_client, mug, method, order_status, payment_status, failure_code
 ):
-    order = checkout(client, buyer, (mug, 1), payment_method=method)
+    order = checkout(buyer_client, buyer, (mug, 1), payment_method=method)
 
     assert order["status"] == order_status
     assert (order["payment"]["provider"], order["payment"]["status"]) == ("stripe", payment_status)
@@ -256,10 +247,10 @@ def test_checkout_with_a_payment_method_confirms_at_once(
 
 
 def test_cancel_after_a_webhook_payment_refunds_once_and_returns_stock(
-    settings, stripe_standin, buyer, client, mug, django_capture_on_commit_callbacks
+    settings, stripe_standin, buyer, buyer_client, mug, django_capture_on_commit_callbacks
 ):
     settings.SHIPPING_FLAT_RATE = Decimal("4.50")
-    number = checkout(client, buyer, (mug, 2))["number"]
+    number = checkout(buyer_client, buyer, (mug, 2))["number"]
     intent = intent_of(number)
     StripeProvider().confirm(payment_ref=intent, payment_method="pm_card_visa", idempotency_key="stripe-js")
     payload = event_payload("payment_intent.succeeded", json.loads(json.dumps(stripe_standin.intents[intent])))
@@ -271,14 +262,14 @@ def test_cancel_after_a_webhook_payment_refunds_once_and_returns_stock(
             HTTP_STRIPE_SIGNATURE=sign_payload(payload, WEBHOOK_SECRET),
         )
     assert response.status_code == 200
-    assert client.get(f"/api/v1/orders/{number}/").json()["status"] == "paid"
+    assert buyer_client.get(f"/api/v1/orders/{number}/").json()["status"] == "paid"
     assert Product.objects.get(pk=mug.pk).stock == 3
 
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(f"/api/v1/orders/{number}/cancel/")
+        response = buyer_client.post(f"/api/v1/orders/{number}/cancel/")
 
     assert response.status_code == 200
-    order = client.get(f"/api/v1/orders/{number}/").json()
+    order = buyer_client.get(f"/api/v1/orders/{number}/").json()
     assert order["status"] == "cancelled"
     assert order["payment"]["status"] == "refunded"
     assert {item["status"] for item in order["items"]} == {"cancelled"}
@@ -292,14 +283,14 @@ def test_cancel_after_a_webhook_payment_refunds_once_and_returns_stock(
     assert OrderEvent.objects.filter(order__number=number, to_status="paid").count() == 1
 
 
-def test_paying_again_with_the_same_declined_card_asks_stripe_again(stripe_standin, buyer, client, mug):
+def test_paying_again_with_the_same_declined_card_asks_stripe_again(stripe_standin, buyer, buyer_client, mug):
     """After a top-up the same card may succeed: a new pay request is a new confirmation, never
     the replay of the old decline."""
-    number = checkout(client, buyer, (mug, 1))["number"]
+    number = checkout(buyer_client, buyer, (mug, 1))["number"]
     intent = intent_of(number)
 
-    assert pay(client, number, "pm_card_chargeDeclinedInsufficientFunds").status_code == 402
-    assert pay(client, number, "pm_card_chargeDeclinedInsufficientFunds").status_code == 402
+    assert pay(buyer_client, number, "pm_card_chargeDeclinedInsufficientFunds").status_code == 402
+    assert pay(buyer_client, number, "pm_card_chargeDeclinedInsufficientFunds").status_code == 402
 
     keys = [r.headers["idempotency-key"] for r in confirms(stripe_standin, intent)]
     assert len(keys) == 2

@@ -15,18 +15,17 @@ from apps.orders.tests.factories import ADDRESS, fill_cart
 from apps.payments.models import Payment, WebhookEvent
 from apps.payments.providers.stripe_provider import StripeProvider
 from apps.payments.tests.stripe_standin import stripe_standin_fixture  # noqa: F401 (registers the fixture)
-from conftest import authenticated_client
 
 pytestmark = pytest.mark.django_db
 
 INTENTS = "/v1/payment_intents"
 
 
-def checkout() -> str:
+def checkout(client_for) -> str:
     """A pending_payment order (2 x 12.50 USD) with an open PaymentIntent; returns its number."""
     buyer, mug = UserFactory(), ProductFactory(price=Decimal("12.50"), stock=5)
     fill_cart(buyer, (mug, 2))
-    response = authenticated_client(buyer).post("/api/v1/checkout/", {"shipping_address": ADDRESS}, format="json")
+    response = client_for(buyer).post("/api/v1/checkout/", {"shipping_address": ADDRESS}, format="json")
     assert response.status_code == 201, response.json()
     return response.json()["number"]
 
@@ -49,9 +48,9 @@ def sync_payments() -> str:
 
 
 def test_sync_pays_an_order_whose_webhook_never_arrived_and_a_second_run_changes_nothing(
-    stripe_standin, django_capture_on_commit_callbacks
+    stripe_standin, django_capture_on_commit_callbacks, client_for
 ):
-    number = checkout()
+    number = checkout(client_for)
     confirm_in_browser(number)
     assert Payment.objects.get(order__number=number).status == "pending"
     assert stripe_standin.intents[intent_of(number)]["status"] == "succeeded"
@@ -89,8 +88,8 @@ def test_sync_pays_an_order_whose_webhook_never_arrived_and_a_second_run_changes
     assert OrderEvent.objects.filter(order=order).count() == 2
 
 
-def test_sync_leaves_unpaid_orders_payable(stripe_standin):
-    untouched, declined = checkout(), checkout()
+def test_sync_leaves_unpaid_orders_payable(stripe_standin, client_for):
+    untouched, declined = checkout(client_for), checkout(client_for)
     confirm_in_browser(declined, "pm_card_chargeDeclinedInsufficientFunds")
 
     output = sync_payments()
@@ -104,8 +103,8 @@ def test_sync_leaves_unpaid_orders_payable(stripe_standin):
     assert stripe_standin.requests_to("POST", "/v1/refunds") == []
 
 
-def test_an_intent_stripe_cannot_find_does_not_stop_the_others(stripe_standin):
-    lost, paid = checkout(), checkout()
+def test_an_intent_stripe_cannot_find_does_not_stop_the_others(stripe_standin, client_for):
+    lost, paid = checkout(client_for), checkout(client_for)
     lost_intent = intent_of(lost)
     del stripe_standin.intents[lost_intent]  # e.g. made under a Stripe account whose key was since rotated
     confirm_in_browser(paid)
@@ -119,8 +118,10 @@ def test_an_intent_stripe_cannot_find_does_not_stop_the_others(stripe_standin):
     assert [r.status for r in stripe_standin.requests_to("GET", f"{INTENTS}/{lost_intent}")] == [404]
 
 
-def test_stripe_failing_for_one_payment_does_not_stop_the_others_and_the_next_run_catches_up(stripe_standin):
-    first, second = checkout(), checkout()
+def test_stripe_failing_for_one_payment_does_not_stop_the_others_and_the_next_run_catches_up(
+    stripe_standin, client_for
+):
+    first, second = checkout(client_for), checkout(client_for)
     confirm_in_browser(first)
     confirm_in_browser(second)
     stripe_standin.fail_next(3)  # every try (the SDK retries twice) for whichever payment is fetched first

@@ -14,7 +14,6 @@ from django.core import mail
 from django.test import TestCase
 from rest_framework.test import APIClient
 
-from apps.accounts.tests.factories import UserFactory
 from apps.catalog.models import Product
 from apps.catalog.tests.factories import ProductFactory
 from apps.orders.models import Order, OrderEvent
@@ -27,7 +26,6 @@ from apps.payments.tests.stripe_standin import (  # noqa: F401 (stripe_standin_f
     sign_payload,
     stripe_standin_fixture,
 )
-from conftest import authenticated_client
 
 pytestmark = pytest.mark.django_db
 
@@ -36,20 +34,15 @@ REFUNDS = "/v1/refunds"
 
 
 @pytest.fixture
-def buyer():
-    return UserFactory()
-
-
-@pytest.fixture
 def mug():
     return ProductFactory(name="Mug", price=Decimal("12.50"), stock=5)
 
 
 @pytest.fixture
-def number(stripe_standin, buyer, mug):
+def number(stripe_standin, buyer, mug, buyer_client):
     """A pending_payment order for 2 mugs (25.00 USD) with an open PaymentIntent at the stand-in."""
     fill_cart(buyer, (mug, 2))
-    response = authenticated_client(buyer).post("/api/v1/checkout/", {"shipping_address": ADDRESS}, format="json")
+    response = buyer_client.post("/api/v1/checkout/", {"shipping_address": ADDRESS}, format="json")
     assert response.status_code == 201, response.json()
     assert response.json()["payment"]["status"] == "pending"
     return response.json()["number"]
@@ -89,14 +82,14 @@ def event_id(payload: bytes) -> str:
     return json.loads(payload)["id"]
 
 
-def order_detail(buyer, number: str) -> dict:
-    response = authenticated_client(buyer).get(f"/api/v1/orders/{number}/")
+def order_detail(client, number: str) -> dict:
+    response = client.get(f"/api/v1/orders/{number}/")
     assert response.status_code == 200
     return response.json()
 
 
 def test_succeeded_pays_the_order_without_pay_being_called(
-    stripe_standin, buyer, mug, number, intent, django_capture_on_commit_callbacks
+    stripe_standin, buyer, mug, number, intent, django_capture_on_commit_callbacks, buyer_client
 ):
     confirm_in_browser(intent)
     payload = event_payload("payment_intent.succeeded", intent_now(stripe_standin, intent))
@@ -106,7 +99,7 @@ def test_succeeded_pays_the_order_without_pay_being_called(
 
     assert response.status_code == 200
     assert response.json() == {"received": True, "event": event_id(payload)}
-    order = order_detail(buyer, number)
+    order = order_detail(buyer_client, number)
     assert order["status"] == "paid"
     assert order["needs_review"] is False
     assert order["payment"] | {"client_secret": None} == {
@@ -169,7 +162,7 @@ def test_the_same_event_again_changes_nothing(stripe_standin, number, intent, dj
         pytest.param({"signed": False}, id="missing-header"),
     ],
 )
-def test_a_bad_signature_is_400_and_nothing_is_stored(stripe_standin, buyer, number, intent, forged):
+def test_a_bad_signature_is_400_and_nothing_is_stored(stripe_standin, buyer_client, number, intent, forged):
     confirm_in_browser(intent)  # the money did move: only the signature stands between this body and the order
     payload = event_payload("payment_intent.succeeded", intent_now(stripe_standin, intent))
     if "timestamp" in forged:
@@ -181,7 +174,7 @@ def test_a_bad_signature_is_400_and_nothing_is_stored(stripe_standin, buyer, num
     assert response.json()["code"] == "invalid_signature"
     assert set(response.json()) == {"detail", "code"}
     assert not WebhookEvent.objects.exists()
-    order = order_detail(buyer, number)
+    order = order_detail(buyer_client, number)
     assert order["status"] == "pending_payment"
     assert order["payment"]["status"] == "pending"
     assert [e["to"] for e in order["events"]] == ["pending_payment"]
@@ -204,20 +197,22 @@ def test_a_body_changed_after_signing_is_refused(stripe_standin, number, intent)
     assert Order.objects.get(number=number).status == "pending_payment"
 
 
-def test_payment_failed_marks_the_attempt_failed_and_the_order_stays_payable(stripe_standin, buyer, number, intent):
+def test_payment_failed_marks_the_attempt_failed_and_the_order_stays_payable(
+    stripe_standin, buyer_client, number, intent
+):
     confirm_in_browser(intent, "pm_card_chargeDeclinedInsufficientFunds")
     payload = event_payload("payment_intent.payment_failed", intent_now(stripe_standin, intent))
 
     response = process(payload)
 
     assert response.status_code == 200
-    order = order_detail(buyer, number)
+    order = order_detail(buyer_client, number)
     assert order["status"] == "pending_payment"
     assert (order["payment"]["status"], order["payment"]["failure_code"]) == ("failed", "insufficient_funds")
     assert [e["to"] for e in order["events"]] == ["pending_payment"]
 
 
-def test_a_failure_arriving_after_the_success_leaves_the_order_paid(stripe_standin, buyer, number, intent):
+def test_a_failure_arriving_after_the_success_leaves_the_order_paid(stripe_standin, buyer_client, number, intent):
     confirm_in_browser(intent, "pm_card_chargeDeclined")  # the first card was declined ...
     failed = event_payload("payment_intent.payment_failed", intent_now(stripe_standin, intent))
     confirm_in_browser(intent)  # ... the second one went through
@@ -227,7 +222,7 @@ def test_a_failure_arriving_after_the_success_leaves_the_order_paid(stripe_stand
     response = process(failed)  # delivered late
 
     assert response.status_code == 200
-    order = order_detail(buyer, number)
+    order = order_detail(buyer_client, number)
     assert order["status"] == "paid"
     assert (order["payment"]["status"], order["payment"]["failure_code"]) == ("succeeded", "")
     assert [e["to"] for e in order["events"]] == ["pending_payment", "paid"]
@@ -237,7 +232,7 @@ def test_a_failure_arriving_after_the_success_leaves_the_order_paid(stripe_stand
     ]
 
 
-def test_charge_refunded_marks_the_payment_refunded(stripe_standin, buyer, number, intent):
+def test_charge_refunded_marks_the_payment_refunded(stripe_standin, buyer_client, number, intent):
     confirm_in_browser(intent)
     assert process(event_payload("payment_intent.succeeded", intent_now(stripe_standin, intent))).status_code == 200
     StripeProvider().refund(payment_ref=intent, amount=Decimal("25.00"), idempotency_key="dashboard-refund")
@@ -246,12 +241,12 @@ def test_charge_refunded_marks_the_payment_refunded(stripe_standin, buyer, numbe
     response = process(payload)
 
     assert response.status_code == 200
-    assert order_detail(buyer, number)["payment"]["status"] == "refunded"
+    assert order_detail(buyer_client, number)["payment"]["status"] == "refunded"
     assert WebhookEvent.objects.get(event_id=event_id(payload)).outcome.endswith(" refunded")
     assert len(stripe_standin.requests_to("POST", REFUNDS)) == 1  # Bazaar did not refund a second time
 
 
-def test_a_partial_refund_outside_bazaar_is_recorded_and_flags_the_order(stripe_standin, buyer, number, intent):
+def test_a_partial_refund_outside_bazaar_is_recorded_and_flags_the_order(stripe_standin, buyer_client, number, intent):
     confirm_in_browser(intent)
     assert process(event_payload("payment_intent.succeeded", intent_now(stripe_standin, intent))).status_code == 200
     StripeProvider().refund(payment_ref=intent, amount=Decimal("5.00"), idempotency_key="dashboard-refund")
@@ -259,7 +254,7 @@ def test_a_partial_refund_outside_bazaar_is_recorded_and_flags_the_order(stripe_
     response = process(event_payload("charge.refunded", stripe_standin.charge(intent)))
 
     assert response.status_code == 200
-    order = order_detail(buyer, number)
+    order = order_detail(buyer_client, number)
     assert (order["status"], order["payment"]["status"], order["needs_review"]) == ("paid", "partially_refunded", True)
     payment = Payment.objects.get(order__number=number)
     assert payment.amount_refunded == Decimal("5.00")
@@ -276,7 +271,7 @@ def test_a_partial_refund_outside_bazaar_is_recorded_and_flags_the_order(stripe_
     ],
 )
 def test_a_mismatching_success_flags_the_order_for_review_instead_of_paying_it(
-    stripe_standin, buyer, number, intent, changes, reported, django_capture_on_commit_callbacks
+    stripe_standin, buyer_client, number, intent, changes, reported, django_capture_on_commit_callbacks
 ):
     confirm_in_browser(intent)
     payload = event_payload("payment_intent.succeeded", intent_now(stripe_standin, intent) | changes)
@@ -285,7 +280,7 @@ def test_a_mismatching_success_flags_the_order_for_review_instead_of_paying_it(
         response = deliver(payload)
 
     assert response.status_code == 200
-    order = order_detail(buyer, number)
+    order = order_detail(buyer_client, number)
     assert order["status"] == "pending_payment"
     assert order["needs_review"] is True
     assert [(e["from"], e["to"], e["note"]) for e in order["events"]][1:] == [
@@ -298,7 +293,7 @@ def test_a_mismatching_success_flags_the_order_for_review_instead_of_paying_it(
 @pytest.mark.parametrize(
     "metadata", [pytest.param({"order": "NOSUCHORDER1"}, id="unknown-order"), pytest.param({}, id="no-order")]
 )
-def test_an_event_for_an_unknown_intent_is_stored_and_changes_nothing(stripe_standin, buyer, number, metadata):
+def test_an_event_for_an_unknown_intent_is_stored_and_changes_nothing(stripe_standin, buyer_client, number, metadata):
     stranger = {"id": "pi_not_ours", "object": "payment_intent", "status": "succeeded", "metadata": metadata}
     stranger |= {"amount": 2500, "amount_received": 2500, "currency": "usd"}
     payload = event_payload("payment_intent.succeeded", stranger)
@@ -317,11 +312,11 @@ def test_an_event_for_an_unknown_intent_is_stored_and_changes_nothing(stripe_sta
     assert stored.processed_at is not None
     assert Payment.objects.get(pk=payment.pk).updated_at == payment.updated_at
     assert Payment.objects.count() == 1
-    assert order_detail(buyer, number)["status"] == "pending_payment"
+    assert order_detail(buyer_client, number)["status"] == "pending_payment"
 
 
 def test_a_success_for_an_intent_bazaar_never_recorded_is_matched_by_its_order_number(
-    stripe_standin, buyer, number, intent
+    stripe_standin, buyer_client, number, intent
 ):
     """Stripe made the intent but its answer never reached Bazaar: the attempt has no reference yet, and
     the intent names the order in metadata[order]."""
@@ -333,7 +328,7 @@ def test_a_success_for_an_intent_bazaar_never_recorded_is_matched_by_its_order_n
     assert response.status_code == 200
     payment = Payment.objects.get(order__number=number)
     assert (payment.reference, payment.status) == (intent, "succeeded")
-    assert order_detail(buyer, number)["status"] == "paid"
+    assert order_detail(buyer_client, number)["status"] == "paid"
 
 
 def test_an_unknown_event_type_is_acknowledged_and_ignored(stripe_standin, number, intent):
@@ -349,12 +344,12 @@ def test_an_unknown_event_type_is_acknowledged_and_ignored(stripe_standin, numbe
 
 
 def test_a_success_for_a_cancelled_order_is_refunded(
-    stripe_standin, buyer, mug, number, intent, django_capture_on_commit_callbacks
+    stripe_standin, buyer_client, mug, number, intent, django_capture_on_commit_callbacks
 ):
     """The buyer cancels while their browser's confirm is on its way to Stripe. (The cancel's own call to
     Stripe runs after commit, which this test's transaction never reaches: the intent stays open, as in the
     race.)"""
-    assert authenticated_client(buyer).post(f"/api/v1/orders/{number}/cancel/").status_code == 200
+    assert buyer_client.post(f"/api/v1/orders/{number}/cancel/").status_code == 200
     confirm_in_browser(intent)
     payload = event_payload("payment_intent.succeeded", intent_now(stripe_standin, intent))
 
@@ -363,7 +358,7 @@ def test_a_success_for_a_cancelled_order_is_refunded(
         assert deliver(payload).status_code == 200  # a redelivery refunds nothing more
 
     assert response.status_code == 200
-    order = order_detail(buyer, number)
+    order = order_detail(buyer_client, number)
     assert order["status"] == "cancelled"
     assert order["payment"]["status"] == "refunded"
     assert [e["to"] for e in order["events"]] == ["pending_payment", "cancelled"]
