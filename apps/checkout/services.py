@@ -31,6 +31,7 @@ from apps.accounts.models import User
 from apps.orders.exceptions import AmountOutOfRange, InvalidTransition
 from apps.orders.locks import lock_order
 from apps.orders.models import Order, OrderStatus
+from apps.orders.notifications import order_paid_notify
 from apps.orders.services import order_cancel, order_note, order_place_once, order_transition, orders_expire
 from apps.payments.exceptions import InvalidPaymentMethod, PaymentProviderUnavailable, PaymentUnderReview, RefundExceeds
 from apps.payments.locks import lock_payments_of_order
@@ -213,6 +214,7 @@ def checkout_review_accept(*, order: Order, staff: User) -> Order:
                 actor=staff,
                 note=f"payment of {settling.amount_received} {settling.currency} accepted by staff",
             )
+            order_paid_notify(order=locked)
         locked.needs_review = False
         locked.save(update_fields=["needs_review", "updated_at"])
         order_note(order=locked, note="review closed: payment accepted", actor=staff)
@@ -224,16 +226,21 @@ def checkout_review_refund(*, order: Order, staff: User) -> Order:
     cancelled (stock returns), every charge is refunded for the amount it received (never the
     amount asked), and the flag is cleared. Raises InvalidTransition when the order is not flagged
     or has shipped."""
-    if not Order.objects.filter(pk=order.pk, needs_review=True).exists():
-        raise InvalidTransition("This order does not need a review.", extra={"status": order.status})
-    return checkout_cancel_by_staff(order=order, staff=staff, note="cancelled by staff after review: refunded")
+    return checkout_cancel_by_staff(
+        order=order, staff=staff, note="cancelled by staff after review: refunded", under_review=True
+    )
 
 
-def checkout_cancel_by_staff(*, order: Order, staff: User, note: str = "cancelled by staff") -> Order:
+def checkout_cancel_by_staff(
+    *, order: Order, staff: User, note: str = "cancelled by staff", under_review: bool = False
+) -> Order:
     """Cancel and refund an order that has not shipped, as staff: stock returns and every charge is
     refunded for what it received, a flagged order's included (a person decided), which closes its
-    review. Raises InvalidTransition once anything has shipped."""
+    review. Raises InvalidTransition once anything has shipped, and, with ``under_review``, when
+    the order is not (or no longer: another staff member settled it meanwhile) under review."""
     with transaction.atomic():
+        if under_review and not lock_order(pk=order.pk).needs_review:  # re-checked under the lock
+            raise InvalidTransition("This order does not need a review.", extra={"status": order.status})
         locked, _ = order_cancel(order=order, actor=staff, note=note)
         if locked.needs_review:
             locked.needs_review = False

@@ -327,7 +327,8 @@ def payments_refund_due() -> int:
     """The refund sweep; returns how many refunds it sent or asked about. It sends refunds recorded
     and not sent (a crash, a provider error), asks about those the provider left pending, and
     records then sends what is due and was never recorded: charges on cancelled orders and second
-    charges of paid ones. Orders flagged ``needs_review`` are left to staff."""
+    charges of paid ones. Orders flagged ``needs_review``, and payments with a refund the provider
+    refused, are left to staff."""
     handled = 0
     for refund in Refund.objects.filter(status=RefundStatus.PENDING).select_related("payment__order").order_by("pk"):
         if refund.reference:
@@ -339,7 +340,9 @@ def payments_refund_due() -> int:
     due = (
         Payment.objects.filter(status__in=CAPTURED_STATUSES, order__needs_review=False)
         .filter(Q(order__status=OrderStatus.CANCELLED) | Q(Exists(settled_elsewhere), settles_order=False))
-        .exclude(refunds__status=RefundStatus.PENDING)
+        # A refund in progress is the sweep's already; one the provider refused waits for staff
+        # (the admin's retry), or every run would ask again under a new key.
+        .exclude(refunds__status__in=(RefundStatus.PENDING, RefundStatus.FAILED))
         .select_related("order")
         .order_by("pk")
     )

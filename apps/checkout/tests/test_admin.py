@@ -297,11 +297,6 @@ def test_accept_pays_the_order_with_what_was_received(admin_client, under_review
     assert payments_refund_due() == 0  # the accepted payment is not a charge to give back
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="apps/checkout/services.py checkout_review_accept makes the order paid without "
-    "order_paid_notify: neither the buyer's confirmation nor the sellers' new-order mail is sent",
-)
 def test_accept_tells_the_buyer_and_the_seller_as_any_payment_does(
     admin_client, under_review, mug, mailoutbox, django_capture_on_commit_callbacks
 ):
@@ -368,7 +363,7 @@ def test_cancel_and_refund_returns_stock_once_and_refunds_the_payment(
         again = run_action(admin_client, ORDERS, "cancel_and_refund", paid)
 
     assert said(response) == [("success", f"{paid.number}: cancelled and refunded.")]
-    assert said(again) == [("error", f"{paid.number}: The order is already cancelled.")]
+    assert said(again) == [("error", f"{paid.number}: An order that is cancelled cannot become cancelled again.")]
     order = Order.objects.get(pk=paid.pk)
     assert order.status == OrderStatus.CANCELLED
     assert stock(mug) == 5  # returned once, not twice
@@ -469,12 +464,6 @@ def test_accept_on_a_paid_order_under_review_closes_the_review_and_keeps_it_paid
     assert payments_refund_due() == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="apps/checkout/services.py checkout_review_refund checks needs_review before taking the order's "
-    "lock: when another staff member accepts the payment in between, it cancels and refunds a paid order "
-    "that is no longer under review",
-)
 def test_refund_after_review_is_refused_once_another_staff_member_accepted_meanwhile(
     admin_client, under_review, monkeypatch, django_capture_on_commit_callbacks
 ):
@@ -565,11 +554,6 @@ def test_a_second_retry_of_the_same_failed_refund_asks_nothing(admin_client, fai
     assert Payment.objects.get().amount_refunded == Decimal("25.00")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="apps/payments/services.py payments_refund_due asks again, under a new key, every charge of a "
-    "cancelled order whose refund failed: a refusal left for staff is re-sent on every sweep run",
-)
 def test_a_failed_refund_waits_for_staff_the_sweep_does_not_ask_again(failed_refund, monkeypatch):
     monkeypatch.setattr(SimulatedProvider, "refund", refuse_refunds)  # the provider still refuses
 
