@@ -1,7 +1,6 @@
 """Money going back, right on every retry: the audit's findings 3, 4, 6, 7, 10 and 15, driven
 through Stripe's SDK against the local stand-in where the provider's side matters."""
 
-import json
 from decimal import Decimal
 from unittest import mock
 
@@ -22,6 +21,7 @@ from apps.payments.providers.stripe_provider import StripeProvider
 from apps.payments.services import payment_apply_result, payment_record, payment_start, payments_refund_due
 from apps.payments.tests.stripe_standin import (  # noqa: F401 (stripe_standin_fixture registers the fixture)
     event_payload,
+    intent_now,
     sign_payload,
     stripe_standin_fixture,
 )
@@ -45,10 +45,6 @@ def deliver(client, payload: bytes):
         )
     assert response.status_code == 200
     return response
-
-
-def intent_now(standin, intent: str) -> dict:
-    return json.loads(json.dumps(standin.intents[intent]))
 
 
 @pytest.fixture
@@ -265,7 +261,9 @@ def test_a_dispute_flags_the_order_and_sellers_cannot_ship_it(stripe_standin, ap
 # --- finding 15: a refund Stripe answers pending was requested again and again -----------------
 
 
-def test_a_pending_refund_is_asked_about_never_requested_again(stripe_standin, api_client, buyer, placed):
+@pytest.fixture
+def pending_refund(stripe_standin, api_client, buyer, placed) -> Refund:
+    """The paid order is cancelled and Stripe answers its refund ``pending`` (the bank has not said yet)."""
     number, intent = placed
     deliver(api_client, event_payload("payment_intent.succeeded", charge_in_browser(stripe_standin, intent)))
     stripe_standin.refund_status = "pending"
@@ -273,6 +271,12 @@ def test_a_pending_refund_is_asked_about_never_requested_again(stripe_standin, a
         checkout_cancel(order=Order.objects.get(number=number), actor=buyer)
     (refund,) = Refund.objects.all()
     assert (refund.status, refund.reference.startswith("re_")) == ("pending", True)
+    return refund
+
+
+def test_a_pending_refund_is_asked_about_never_requested_again(stripe_standin, placed, pending_refund):
+    _, intent = placed
+    refund = pending_refund
 
     payments_refund_due()
     payments_refund_due()
@@ -290,13 +294,11 @@ def test_a_pending_refund_is_asked_about_never_requested_again(stripe_standin, a
     assert len(stripe_standin.requests_to("POST", REFUNDS)) == 1
 
 
-def test_a_pending_refund_finishes_with_stripes_refund_updated_event(stripe_standin, api_client, buyer, placed):
-    number, intent = placed
-    deliver(api_client, event_payload("payment_intent.succeeded", charge_in_browser(stripe_standin, intent)))
-    stripe_standin.refund_status = "pending"
-    with TestCase.captureOnCommitCallbacks(execute=True):
-        checkout_cancel(order=Order.objects.get(number=number), actor=buyer)
-    refund = Refund.objects.get()
+def test_a_pending_refund_finishes_with_stripes_refund_updated_event(
+    stripe_standin, api_client, placed, pending_refund
+):
+    _, intent = placed
+    refund = pending_refund
 
     deliver(api_client, event_payload("refund.updated", stripe_standin.settle_refund(refund.reference)))
     deliver(api_client, event_payload("refund.updated", stripe_standin.refunds[refund.reference]))  # again

@@ -140,6 +140,16 @@ class BudgetedRequestsClient(stripe.RequestsClient):
         return sleep if left is None else max(0.0, min(sleep, left - 0.05))
 
 
+def _refund_result(data: dict[str, Any]) -> RefundResult:
+    """A Refund (as a dict) as Bazaar sees it: Stripe's ``pending`` and ``requires_action`` are pending."""
+    return RefundResult(
+        reference=data["id"],
+        status=REFUND_STATUSES.get(data.get("status") or "", "pending"),
+        amount=from_minor_units(data.get("amount") or 0),
+        raw=data,
+    )
+
+
 def _provider_error(error: stripe.StripeError) -> ProviderError:
     retryable = isinstance(error, RETRYABLE_ERRORS)
     return ProviderError(f"Stripe {type(error).__name__}: {error}", retryable=retryable)
@@ -260,26 +270,14 @@ class StripeProvider:
             return RefundResult(reference="", status="succeeded", amount=Decimal("0.00"), raw=_error_body(error))
         except stripe.StripeError as error:
             raise _provider_error(error) from error
-        data = refund.to_dict()
-        return RefundResult(
-            reference=data["id"],
-            status=REFUND_STATUSES.get(data.get("status") or "", "pending"),
-            amount=from_minor_units(data.get("amount") or 0),
-            raw=data,
-        )
+        return _refund_result(refund.to_dict())
 
     def refund_retrieve(self, *, refund_ref: str) -> RefundResult:
         try:
             refund = self._client.v1.refunds.retrieve(refund_ref)
         except stripe.StripeError as error:
             raise _provider_error(error) from error
-        data = refund.to_dict()
-        return RefundResult(
-            reference=data["id"],
-            status=REFUND_STATUSES.get(data.get("status") or "", "pending"),
-            amount=from_minor_units(data.get("amount") or 0),
-            raw=data,
-        )
+        return _refund_result(refund.to_dict())
 
     def parse_webhook(self, *, payload: bytes, signature: str) -> ProviderEvent:
         """Verify ``Stripe-Signature`` (HMAC-SHA256 with STRIPE_WEBHOOK_SECRET, at most 300 s old)

@@ -84,6 +84,11 @@ def _new_id(prefix: str) -> str:
     return f"{prefix}_{secrets.token_hex(12)}"
 
 
+def intent_now(standin: StripeStandin, intent: str) -> dict[str, Any]:
+    """A copy of the intent as Stripe holds it now (the stand-in updates its own in place)."""
+    return json.loads(json.dumps(standin.intents[intent]))
+
+
 def sign_payload(payload: bytes, secret: str, timestamp: int | None = None) -> str:
     """The ``Stripe-Signature`` header Stripe sends: ``t=<unix>,v1=<hex HMAC-SHA256 of "t.payload">``."""
     signed_at = int(time.time()) if timestamp is None else timestamp

@@ -23,6 +23,7 @@ from apps.payments.providers.stripe_provider import StripeProvider
 from apps.payments.tests.stripe_standin import (  # noqa: F401 (stripe_standin_fixture registers the fixture)
     WEBHOOK_SECRET,
     event_payload,
+    intent_now,
     sign_payload,
     stripe_standin_fixture,
 )
@@ -58,11 +59,6 @@ def confirm_in_browser(intent: str, payment_method: str = "pm_card_visa") -> Non
     StripeProvider().confirm(
         payment_ref=intent, payment_method=payment_method, idempotency_key=f"stripe-js-{intent}-{payment_method}"
     )
-
-
-def intent_now(standin, intent: str) -> dict:
-    """A copy of the intent as Stripe holds it now (the stand-in updates its own in place)."""
-    return json.loads(json.dumps(standin.intents[intent]))
 
 
 def deliver(payload: bytes, *, secret: str = WEBHOOK_SECRET, timestamp: int | None = None, signed: bool = True):
