@@ -1,7 +1,8 @@
 """Named row locks of orders (one helper per lock).
 
 Lock order across the project: cart, then products by primary key, then the order, then its
-payments. Nothing holds a lock while it calls a payment provider."""
+payments, then their refunds; a row joined in a lock query is read, not locked (``of=("self",)``).
+Nothing holds a lock while it calls a payment provider."""
 
 from __future__ import annotations
 

@@ -8,7 +8,9 @@ from apps.payments.models import Payment, Refund
 
 def lock_payment(*, pk: int) -> Payment:
     """The payment, locked and freshly read (its rules are checked against this read, not an older one)."""
-    return Payment.objects.select_for_update().select_related("order").get(pk=pk)
+    # of=("self",): the order joined in is read, not locked (it is locked first, by lock_order, when
+    # both are needed; locking it here too would take the two in the other order and deadlock).
+    return Payment.objects.select_for_update(of=("self",)).select_related("order").get(pk=pk)
 
 
 def lock_payments_of_order(*, order_id: int) -> list[Payment]:
@@ -17,4 +19,4 @@ def lock_payments_of_order(*, order_id: int) -> list[Payment]:
 
 
 def lock_refund(*, pk: int) -> Refund:
-    return Refund.objects.select_for_update().select_related("payment__order").get(pk=pk)
+    return Refund.objects.select_for_update(of=("self",)).select_related("payment__order").get(pk=pk)

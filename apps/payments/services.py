@@ -184,6 +184,7 @@ def refund_request(
     to refund. Raises RefundExceeds for more than the payment received minus what is refunded or
     being refunded: concurrent requests are serialised on the payment's lock."""
     with transaction.atomic():
+        order = lock_order(pk=payment.order_id)  # order, then payment: the project's lock order
         locked = lock_payment(pk=payment.pk)
         if locked.status not in CAPTURED_STATUSES:
             if amount is None:
@@ -206,7 +207,6 @@ def refund_request(
             requested_by=actor,
         )
         if actor is not None and actor.is_staff:  # what staff do to money shows in the order's history
-            order = lock_order(pk=locked.order_id)
             order_note(order=order, note=f"refund of {amount} {locked.currency} asked by staff: {reason}", actor=actor)
     return refund
 
@@ -239,6 +239,8 @@ def refund_apply(*, refund: Refund, result: RefundResult) -> Refund:
     """Record the provider's answer about a refund; a success adds to the payment's refunded amount
     (once: a refund no longer pending is never applied again)."""
     with transaction.atomic():
+        lock_order(pk=refund.payment.order_id)  # order, payment, refund: the project's lock order
+        lock_payment(pk=refund.payment_id)
         locked = lock_refund(pk=refund.pk)
         if locked.status != RefundStatus.PENDING:
             return locked
@@ -278,6 +280,7 @@ def _record_outside_refund(*, payment: Payment, amount: Decimal, key: str) -> Re
     """A refund made at the provider, not asked by Bazaar: recorded once (``key``), added to the
     payment, and the order flagged for staff (no status or stock changes by itself)."""
     with transaction.atomic():
+        order = lock_order(pk=payment.order_id)
         locked = lock_payment(pk=payment.pk)
         amount = min(money(amount), _refundable(locked))
         if amount <= 0:
@@ -295,7 +298,6 @@ def _record_outside_refund(*, payment: Payment, amount: Decimal, key: str) -> Re
         except IntegrityError:
             return None  # recorded already: a replayed event
         _payment_refunded(payment_id=locked.pk, amount=amount)
-        order = lock_order(pk=locked.order_id)
         order_flag_for_review(order=order, note=f"{amount} {locked.currency} refunded outside Bazaar")
     return refund
 
@@ -305,6 +307,7 @@ def payment_outside_refund(*, payment: Payment, refunded_total: Decimal, key: st
     the refunds Bazaar knows (sent, pending or already recorded) was made outside Bazaar and is
     recorded once; an older or replayed event (a smaller or equal total) changes nothing."""
     with transaction.atomic():
+        lock_order(pk=payment.order_id)
         locked = lock_payment(pk=payment.pk)
         known = locked.refunds.exclude(status=RefundStatus.FAILED).aggregate(total=Sum("amount"))["total"] or 0
         excess = money(refunded_total - known)
