@@ -2,6 +2,7 @@
 
 import os
 import uuid
+from decimal import Decimal
 
 import pytest
 from django.core.cache import cache
@@ -12,6 +13,7 @@ from rest_framework.throttling import SimpleRateThrottle
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from apps.accounts.tests.factories import StoreFactory, UserFactory
+from apps.catalog.tests.factories import ProductFactory
 
 
 @pytest.fixture(autouse=True)
@@ -171,6 +173,12 @@ def staff(db):
 @pytest.fixture
 def staff_client(client_for, staff):
     return client_for(staff)
+
+
+@pytest.fixture
+def mug(db):
+    """A product at 12.50 with 5 in stock: two of them make a 25.00 order."""
+    return ProductFactory(name="Mug", price=Decimal("12.50"), stock=5)
 
 
 @pytest.fixture

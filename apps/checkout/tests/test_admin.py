@@ -57,11 +57,6 @@ def buyer():
     return UserFactory()
 
 
-@pytest.fixture
-def mug():
-    return ProductFactory(name="Mug", price=Decimal("12.50"), stock=5)
-
-
 def placed(buyer, mug, *, payment_method: str | None = None) -> Order:
     """2 mugs (25.00 USD), stock 5 -> 3; a payment started with the simulated provider, confirmed
     at once with ``payment_method``."""

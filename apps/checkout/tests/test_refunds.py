@@ -9,7 +9,6 @@ from django.test import TestCase
 
 from apps.accounts.tests.factories import UserFactory
 from apps.catalog.models import Product
-from apps.catalog.tests.factories import ProductFactory
 from apps.checkout.services import checkout_cancel, checkout_expire, checkout_review_refund
 from apps.orders.models import Order, OrderStatus
 from apps.orders.tests.factories import ADDRESS, fill_cart
@@ -45,11 +44,6 @@ def deliver(client, payload: bytes):
         )
     assert response.status_code == 200
     return response
-
-
-@pytest.fixture
-def mug():
-    return ProductFactory(name="Mug", price=Decimal("12.50"), stock=5)
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ from django.db import InterfaceError, OperationalError
 
 from apps.cart.models import CartItem
 from apps.catalog.models import Product
-from apps.catalog.tests.factories import ProductFactory
 from apps.core.models import IdempotencyKey
 from apps.orders.models import Order, OrderEvent, OrderLine
 from apps.orders.tests.factories import ADDRESS, fill_cart
@@ -23,11 +22,6 @@ PROVIDER_DOWN = {
     "detail": "The payment provider is unavailable; the order is kept and can be paid later.",
     "code": "payment_provider_unavailable",
 }
-
-
-@pytest.fixture
-def mug(db):
-    return ProductFactory(name="Mug", price=Decimal("12.50"), stock=5)
 
 
 def checkout(client, key="checkout-1", **body):

@@ -27,11 +27,6 @@ INTENTS = "/v1/payment_intents"
 REFUNDS = "/v1/refunds"
 
 
-@pytest.fixture
-def mug():
-    return ProductFactory(name="Mug", price=Decimal("12.50"), stock=5)
-
-
 def checkout(client, buyer, *pairs, **body) -> dict:
     fill_cart(buyer, *pairs)
     response = client.post("/api/v1/checkout/", {"shipping_address": ADDRESS, **body}, format="json")

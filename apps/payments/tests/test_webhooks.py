@@ -15,7 +15,6 @@ from django.test import TestCase
 from rest_framework.test import APIClient
 
 from apps.catalog.models import Product
-from apps.catalog.tests.factories import ProductFactory
 from apps.orders.models import Order, OrderEvent
 from apps.orders.tests.factories import ADDRESS, fill_cart
 from apps.payments.models import Payment, WebhookEvent
@@ -32,11 +31,6 @@ pytestmark = pytest.mark.django_db
 
 WEBHOOK = "/api/v1/payments/stripe/webhook/"
 REFUNDS = "/v1/refunds"
-
-
-@pytest.fixture
-def mug():
-    return ProductFactory(name="Mug", price=Decimal("12.50"), stock=5)
 
 
 @pytest.fixture
