@@ -28,11 +28,18 @@ from typing import Any
 from django.db import transaction
 
 from apps.accounts.models import User
-from apps.orders.exceptions import AmountOutOfRange, InvalidTransition
+from apps.orders.exceptions import InvalidTransition
 from apps.orders.locks import lock_order
 from apps.orders.models import Order, OrderStatus
 from apps.orders.notifications import order_paid_notify
-from apps.orders.services import order_cancel, order_note, order_place_once, order_transition, orders_expire
+from apps.orders.services import (
+    order_cancel,
+    order_place_once,
+    order_review_close,
+    order_total_check,
+    order_transition,
+    orders_expire,
+)
 from apps.payments.exceptions import InvalidPaymentMethod, PaymentProviderUnavailable, PaymentUnderReview, RefundExceeds
 from apps.payments.locks import lock_payments_of_order
 from apps.payments.models import Payment, Refund
@@ -132,8 +139,7 @@ def checkout_pay(*, order: Order, payment_method: str, idempotency_key: str | No
     if order.needs_review:
         # A payment whose amount did not match already moved money: staff settle it before any other.
         raise PaymentUnderReview()
-    if not MIN_AMOUNT <= order.total <= MAX_AMOUNT:
-        raise AmountOutOfRange.for_total(total=order.total, currency=order.currency, limits=AMOUNT_LIMITS)
+    order_total_check(total=order.total, currency=order.currency, limits=AMOUNT_LIMITS)
     with provider_budget():
         try:
             payment = payment_latest(order=order)
@@ -167,7 +173,7 @@ def checkout_cancel(*, order: Order, actor: User | None, note: str = "cancelled 
     every charge it holds is recorded; after commit the refunds are sent and open attempts are
     cancelled with the provider. Raises InvalidTransition once anything has shipped."""
     with transaction.atomic():
-        locked, _ = order_cancel(order=order, actor=actor, note=note)
+        locked = order_cancel(order=order, actor=actor, note=note)
         refunds = payments_refund_cancelled(order=locked, actor=actor)
         transaction.on_commit(lambda: _settle_after_cancel(order_id=locked.pk, refunds=refunds))
     return locked
@@ -215,9 +221,7 @@ def checkout_review_accept(*, order: Order, staff: User) -> Order:
                 note=f"payment of {settling.amount_received} {settling.currency} accepted by staff",
             )
             order_paid_notify(order=locked)
-        locked.needs_review = False
-        locked.save(update_fields=["needs_review", "updated_at"])
-        order_note(order=locked, note="review closed: payment accepted", actor=staff)
+        order_review_close(order=locked, note="payment accepted", actor=staff)
     return locked
 
 
@@ -241,11 +245,8 @@ def checkout_cancel_by_staff(
     with transaction.atomic():
         if under_review and not lock_order(pk=order.pk).needs_review:  # re-checked under the lock
             raise InvalidTransition("This order does not need a review.", extra={"status": order.status})
-        locked, _ = order_cancel(order=order, actor=staff, note=note)
-        if locked.needs_review:
-            locked.needs_review = False
-            locked.save(update_fields=["needs_review", "updated_at"])
-            order_note(order=locked, note="review closed: what was received is refunded", actor=staff)
+        locked = order_cancel(order=order, actor=staff, note=note)
+        order_review_close(order=locked, note="what was received is refunded", actor=staff)
         refunds = payments_refund_cancelled(order=locked, actor=staff)
         transaction.on_commit(lambda: _settle_after_cancel(order_id=locked.pk, refunds=refunds))
     return locked

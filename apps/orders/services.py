@@ -135,8 +135,8 @@ def _order_place(
     subtotal = money(sum((line.line_total for line in lines), Decimal("0")))
     shipping = money(settings.SHIPPING_FLAT_RATE * len({line.store.pk for line in lines}))
     total = money(subtotal + shipping)
-    if amount_limits is not None and not amount_limits[0] <= total <= amount_limits[1]:
-        raise AmountOutOfRange.for_total(total=total, currency=currency, limits=amount_limits)
+    if amount_limits is not None:
+        order_total_check(total=total, currency=currency, limits=amount_limits)
 
     # A list shows stock only as in_stock: it changes when a product's last units are taken.
     catalog_stock_changed(
@@ -172,6 +172,13 @@ def _order_place(
     cart.items.all().delete()
     order_transition(order=order, to=order.status, actor=buyer, note="checkout", created=True)
     return order
+
+
+def order_total_check(*, total: Decimal, currency: str, limits: tuple[Decimal, Decimal]) -> None:
+    """Raises AmountOutOfRange for a total outside ``limits`` (what the payment provider can charge)."""
+    low, high = limits
+    if not low <= total <= high:
+        raise AmountOutOfRange.for_total(total=total, currency=currency, limits=limits)
 
 
 def _is_buyable(product: Product, buyer: User) -> bool:
@@ -236,16 +243,15 @@ def _return_stock(*, order: Order) -> None:
         catalog_stock_changed(slugs=[line.product_slug for line in lines], lists=True)
 
 
-def order_cancel(*, order: Order, actor: User | None, note: str = "cancelled by the buyer") -> tuple[Order, bool]:
+def order_cancel(*, order: Order, actor: User | None, note: str = "cancelled by the buyer") -> Order:
     """Cancel a pending or paid order (nothing shipped yet), returning its stock, inside the
     caller's transaction (apps.checkout settles its payments in the same one). Returns the locked
-    order and whether it was paid. Raises InvalidTransition otherwise."""
+    order. Raises InvalidTransition otherwise."""
     with transaction.atomic():
         locked = lock_order(pk=order.pk)
-        was_paid = locked.status == OrderStatus.PAID
         _return_stock(order=locked)  # rolled back with the rest if the transition is refused
         order_transition(order=locked, to=OrderStatus.CANCELLED, actor=actor, note=note, requested=True)
-    return locked, was_paid
+    return locked
 
 
 @transaction.atomic
@@ -274,6 +280,14 @@ def order_flag_for_review(*, order: Order, note: str, actor: User | None = None)
         order.needs_review = True
         order.save(update_fields=["needs_review", "updated_at"])
     order_note(order=order, note=f"{note}: needs review", actor=actor)
+
+
+def order_review_close(*, order: Order, note: str, actor: User) -> None:
+    """Clear a locked order's ``needs_review`` flag (staff settled it), saying how in its events."""
+    if order.needs_review:
+        order.needs_review = False
+        order.save(update_fields=["needs_review", "updated_at"])
+        order_note(order=order, note=f"review closed: {note}", actor=actor)
 
 
 def order_ship_lines(*, seller: User, number: str, carrier: str = "", tracking_number: str = "") -> Order:

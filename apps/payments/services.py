@@ -170,10 +170,14 @@ def payment_apply_result(*, payment: Payment, result: PaymentResult, note: str) 
 # --- refunds ------------------------------------------------------------------------------------
 
 
+def _claimed(payment: Payment) -> Decimal:
+    """What the payment's refunds give back or are giving back (all but the failed ones)."""
+    return payment.refunds.exclude(status=RefundStatus.FAILED).aggregate(total=Sum("amount"))["total"] or Decimal(0)
+
+
 def _refundable(payment: Payment) -> Decimal:
     """What the payment received and is not yet refunded nor being refunded (on a locked payment)."""
-    claimed = payment.refunds.exclude(status=RefundStatus.FAILED).aggregate(total=Sum("amount"))["total"]
-    return money((payment.amount_received or 0) - (claimed or 0))
+    return money((payment.amount_received or 0) - _claimed(payment))
 
 
 def refund_request(
@@ -309,8 +313,7 @@ def payment_outside_refund(*, payment: Payment, refunded_total: Decimal, key: st
     with transaction.atomic():
         lock_order(pk=payment.order_id)
         locked = lock_payment(pk=payment.pk)
-        known = locked.refunds.exclude(status=RefundStatus.FAILED).aggregate(total=Sum("amount"))["total"] or 0
-        excess = money(refunded_total - known)
+        excess = money(refunded_total - _claimed(locked))
         if excess <= 0:
             return None
         return _record_outside_refund(payment=locked, amount=excess, key=key)

@@ -140,7 +140,7 @@ def _apply(*, provider_name: str, event: ProviderEvent) -> str:
     elif event.type == "charge.dispute.closed":
         with transaction.atomic():
             order = lock_order(pk=payment.order_id)
-            status = (event.raw.get("data") or {}).get("object", {}).get("status") or "closed"
+            status = event.dispute_status or "closed"
             order_note(order=order, note=f"the dispute of {event.amount} {event.currency} is {status}")
     payment.refresh_from_db()
     return f"payment {payment.pk} {payment.status}"

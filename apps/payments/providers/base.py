@@ -78,10 +78,12 @@ class ProviderEvent:
     currency: str
     failure_code: str = ""
     raw: dict[str, Any] = field(default_factory=dict)
-    # For refund events: the refund's reference and status (RefundStatus); for disputes, its reason.
+    # For refund events: the refund's reference and status (RefundStatus); for disputes, their
+    # reason and status (the provider's words: "needs_response", "won", "lost", ...).
     refund_reference: str = ""
     refund_status: str = ""
     dispute_reason: str = ""
+    dispute_status: str = ""
 
 
 class ProviderError(Exception):

@@ -319,7 +319,7 @@ def _event(data: dict[str, Any], obj: dict[str, Any]) -> ProviderEvent:
     else:
         minor = obj.get("amount")
     failure = obj.get("last_payment_error") if event_type == "payment_intent.payment_failed" else None
-    is_refund = obj.get("object") == "refund"
+    is_refund, is_dispute = obj.get("object") == "refund", obj.get("object") == "dispute"
     return ProviderEvent(
         id=data["id"],
         type=event_type,
@@ -330,5 +330,6 @@ def _event(data: dict[str, Any], obj: dict[str, Any]) -> ProviderEvent:
         raw=data,
         refund_reference=(obj.get("id") or "") if is_refund else "",
         refund_status=REFUND_STATUSES.get(obj.get("status") or "", "pending") if is_refund else "",
-        dispute_reason=(obj.get("reason") or "") if obj.get("object") == "dispute" else "",
+        dispute_reason=(obj.get("reason") or "") if is_dispute else "",
+        dispute_status=(obj.get("status") or "") if is_dispute else "",
     )
