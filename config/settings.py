@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "apps.core",
     "apps.accounts",
     "apps.catalog",
+    "apps.shipping",
     "apps.cart",
     "apps.orders",
     "apps.payments",
@@ -297,6 +298,8 @@ FRONTEND_URL = env.str("FRONTEND_URL", default="http://localhost:3000").rstrip("
 DEFAULT_CURRENCY = env_loader.validate_currency(env.str("DEFAULT_CURRENCY", default="USD"))
 SHIPPING_FLAT_RATE = Decimal(env.str("SHIPPING_FLAT_RATE", default="0.00"))
 ORDER_RESERVATION_MINUTES = env.int("ORDER_RESERVATION_MINUTES", default=30)
+# Percent of each store's item subtotal the platform keeps; staff override it per store.
+COMMISSION_RATE = Decimal(env.str("COMMISSION_RATE", default="10.00"))
 # All payment-provider calls of one request together (start, confirm, the SDK's retries) stop after
 # this, below gunicorn's worker timeout (GUNICORN_TIMEOUT, 30 s): the payment stays pending and the
 # webhook or the sync finishes it (apps/payments/providers/budget.py).

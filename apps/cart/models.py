@@ -20,8 +20,11 @@ class Cart(TimeStampedModel):
 
 
 class CartItem(TimeStampedModel):
+    """A quantity of one variant; ``product`` is the variant's, copied for the joins that list a cart."""
+
     cart = models.ForeignKey(Cart, on_delete=models.CASCADE, related_name="items")
     product = models.ForeignKey("catalog.Product", on_delete=models.CASCADE, related_name="+")
+    variant = models.ForeignKey("catalog.Variant", on_delete=models.CASCADE, related_name="+")
     quantity = models.PositiveSmallIntegerField(
         validators=[MinValueValidator(1), MaxValueValidator(MAX_QUANTITY_PER_LINE)]
     )
@@ -29,7 +32,7 @@ class CartItem(TimeStampedModel):
     class Meta:
         ordering = ["id"]
         constraints = [
-            models.UniqueConstraint(fields=["cart", "product"], name="cart_item_one_line_per_product"),
+            models.UniqueConstraint(fields=["cart", "variant"], name="cart_item_one_line_per_variant"),
             models.CheckConstraint(
                 condition=Q(quantity__gte=1) & Q(quantity__lte=MAX_QUANTITY_PER_LINE), name="cart_item_quantity_range"
             ),

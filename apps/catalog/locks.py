@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from apps.catalog.models import Product
+from apps.catalog.models import Product, Variant
 
 
 def lock_products_for_sale(*, ids: Iterable[int]) -> dict[int, Product]:
@@ -19,3 +19,15 @@ def lock_product(*, pk: int) -> Product:
     """One product, locked and freshly read (without its search vector, which nothing here needs):
     serialises its image uploads, reviews and deletion."""
     return Product.objects.select_for_update().defer("search_vector").get(pk=pk)
+
+
+def lock_variants(*, ids: Iterable[int]) -> dict[int, Variant]:
+    """The variants ``ids`` with their products and stores, locked (the variants' rows only), by
+    primary key: the lock that checkout, cancellation and restocking take before moving stock."""
+    return (
+        Variant.objects.select_for_update(of=("self",))
+        .select_related("product", "product__store")
+        .defer("product__search_vector")
+        .order_by("pk")
+        .in_bulk(list(ids))
+    )

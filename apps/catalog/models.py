@@ -1,4 +1,10 @@
-"""The catalog: a category tree, sellers' products and their images.
+"""The catalog: a category tree, sellers' products, their variants and their images.
+
+Every product has one or more variants, each with its own sku, price and stock; a product sold in
+one form has exactly one variant without options. The variants are the truth: a product's
+``price`` (lowest price of its active variants) and ``stock`` (sum of their stock) are copies kept
+by apps.catalog.services in the transaction that changes a variant, so the list filters, sorts and
+counts on product columns and their indexes alone.
 
 Search on PostgreSQL uses ``Product.search_vector``, kept current by a database trigger and
 GIN-indexed (migration 0002); both exist only on PostgreSQL, so the model does not declare them.
@@ -6,6 +12,7 @@ GIN-indexed (migration 0002); both exist only on PostgreSQL, so the model does n
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 
 from django.conf import settings
@@ -19,6 +26,9 @@ from apps.core.models import TimeStampedModel
 
 MAX_PRICE = Decimal("1000000.00")
 MIN_PRICE = Decimal("0.01")
+MAX_VARIANTS = 100  # per product: a detail page stays bounded whatever a seller does
+MAX_OPTIONS = 10  # per product
+MAX_OPTION_VALUES = 100  # per option
 
 
 def default_currency() -> str:
@@ -55,6 +65,10 @@ class Product(TimeStampedModel):
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=80, unique=True)
     description = models.TextField(blank=True, max_length=10000)
+    # The options its variants choose from, in the seller's order: [{"name": str, "values": [str]}];
+    # [] for a product sold in one form.
+    options = models.JSONField(default=list, blank=True)
+    # Derived from the active variants (lowest price, total stock): written only with them.
     price = models.DecimalField(max_digits=12, decimal_places=2)
     currency = models.CharField(max_length=3, default=default_currency)
     stock = models.IntegerField(default=0)
@@ -113,6 +127,59 @@ class ProductImage(models.Model):
 
     def __str__(self) -> str:
         return self.image.name
+
+
+def options_key(options: dict[str, str]) -> str:
+    """The canonical form of a variant's option values, unique per product: the (name, value)
+    pairs lower-cased, sorted, as JSON (``[["colour","red"],["size","m"]]``; ``[]`` for none).
+    JSON's quoting makes every pair appear as the unambiguous substring ``["name","value"]``,
+    which the ``option=name:value`` filter looks for."""
+    pairs = sorted([name.strip().lower(), value.strip().lower()] for name, value in options.items())
+    return json.dumps(pairs, ensure_ascii=False, separators=(",", ":"))
+
+
+def option_pair_key(name: str, value: str) -> str:
+    """What ``options_key`` holds for one (name, value) pair."""
+    return json.dumps([name.strip().lower(), value.strip().lower()], ensure_ascii=False, separators=(",", ":"))
+
+
+class Variant(TimeStampedModel):
+    """One form a product is sold in: its own sku (unique within the store), price and stock.
+
+    ``options`` maps each of the product's option names to one of its values (``{}`` for a product
+    sold in one form); no two variants of a product share a combination (``options_key``). A variant
+    an order references is deactivated, never deleted (order lines PROTECT it)."""
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="variants")
+    # The product's store, copied: skus are unique per store.
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="+", db_index=False)
+    sku = models.CharField(max_length=64)
+    options = models.JSONField(default=dict, blank=True)
+    options_key = models.TextField(default="[]")
+    price = models.DecimalField(max_digits=12, decimal_places=2)
+    stock = models.IntegerField(default=0)
+    image = models.ForeignKey(
+        "catalog.ProductImage", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(stock__gte=0), name="catalog_variant_stock_not_negative"),
+            models.CheckConstraint(
+                condition=Q(price__gt=0) & Q(price__lte=MAX_PRICE), name="catalog_variant_price_in_range"
+            ),
+            models.UniqueConstraint(fields=["store", "sku"], name="catalog_variant_sku_unique_in_store"),
+            models.UniqueConstraint(fields=["product", "options_key"], name="catalog_variant_one_per_combination"),
+        ]
+
+    def __str__(self) -> str:
+        return self.sku
+
+    @property
+    def in_stock(self) -> bool:
+        return self.stock > 0
 
 
 class Review(TimeStampedModel):

@@ -34,6 +34,13 @@ class LineStatus(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
 
 
+class StoreOrderStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SHIPPED = "shipped", "Shipped"
+    DELIVERED = "delivered", "Delivered"
+    CANCELLED = "cancelled", "Cancelled"
+
+
 class Order(TimeStampedModel):
     number = models.CharField(max_length=20, unique=True, default=new_order_number, editable=False)
     buyer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders")
@@ -70,14 +77,62 @@ class Order(TimeStampedModel):
         return self.number
 
 
+class StoreOrder(TimeStampedModel):
+    """The part of an order one store ships and is paid for: its lines, its subtotal, the shipping
+    it chose (snapshotted: later edits of the rate change no order), the commission rate of the day,
+    its own fulfilment status (``pending`` → ``shipped`` → ``delivered``, or ``cancelled``)."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="store_orders")
+    store = models.ForeignKey("accounts.Store", on_delete=models.PROTECT, related_name="store_orders", db_index=False)
+    store_name = models.CharField(max_length=120)
+    store_slug = models.CharField(max_length=80)
+    status = models.CharField(max_length=10, choices=StoreOrderStatus.choices, default=StoreOrderStatus.PENDING)
+    subtotal = models.DecimalField(max_digits=12, decimal_places=2)
+    shipping = models.DecimalField(max_digits=12, decimal_places=2)
+    total = models.DecimalField(max_digits=12, decimal_places=2)
+    # The rate chosen (null: the flat rate, or a rate deleted since) and what it was then:
+    # {"name", "min_days", "max_days"} (days null for the flat rate).
+    shipping_rate = models.ForeignKey(
+        "shipping.ShippingRate", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    shipping_method = models.JSONField(default=dict)
+    # Percent of the item subtotal the platform keeps, as it was at checkout, and that amount.
+    commission_rate = models.DecimalField(max_digits=5, decimal_places=2)
+    commission = models.DecimalField(max_digits=12, decimal_places=2)
+    carrier = models.CharField(max_length=100, blank=True)
+    tracking_number = models.CharField(max_length=100, blank=True)
+    shipped_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["order", "store"], name="orders_store_order_one_per_store"),
+            models.CheckConstraint(condition=Q(total__gte=0), name="orders_store_order_total_not_negative"),
+        ]
+        indexes = [models.Index(fields=["store", "-created_at", "-id"], name="orders_storeorder_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.order_id}/{self.store_slug}"
+
+    @property
+    def seller_net(self):
+        return self.total - self.commission
+
+
 class OrderLine(models.Model):
-    """One product in an order, with the name, store and price it had at checkout."""
+    """One variant of a product in an order, with the name, options, store and price it had at
+    checkout."""
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    store_order = models.ForeignKey(StoreOrder, on_delete=models.CASCADE, related_name="lines")
     product = models.ForeignKey("catalog.Product", on_delete=models.PROTECT, related_name="order_lines")
+    variant = models.ForeignKey("catalog.Variant", on_delete=models.PROTECT, related_name="order_lines")
     store = models.ForeignKey("accounts.Store", on_delete=models.PROTECT, related_name="order_lines")
     product_name = models.CharField(max_length=200)
     product_slug = models.CharField(max_length=80)
+    variant_sku = models.CharField(max_length=64)
+    variant_options = models.JSONField(default=dict, blank=True)
     store_name = models.CharField(max_length=120)
     store_slug = models.CharField(max_length=80)
     unit_price = models.DecimalField(max_digits=12, decimal_places=2)

@@ -3,7 +3,7 @@ from decimal import Decimal
 import factory
 
 from apps.accounts.tests.factories import StoreFactory
-from apps.catalog.models import Category, Product
+from apps.catalog.models import Category, Product, Variant, options_key
 
 
 class CategoryFactory(factory.django.DjangoModelFactory):
@@ -24,8 +24,12 @@ class CategoryFactory(factory.django.DjangoModelFactory):
 
 
 class ProductFactory(factory.django.DjangoModelFactory):
+    """An active product sold in one form: one variant without options holding ``price`` and
+    ``stock`` (sku: the slug), as round 1's products are."""
+
     class Meta:
         model = Product
+        skip_postgeneration_save = True
 
     store = factory.SubFactory(StoreFactory)
     category = factory.SubFactory(CategoryFactory)
@@ -35,3 +39,27 @@ class ProductFactory(factory.django.DjangoModelFactory):
     price = Decimal("19.99")
     stock = 10
     status = Product.Status.ACTIVE
+
+    @factory.post_generation
+    def default_variant(product, create, extracted, **kwargs):
+        if create and extracted is not False:
+            Variant.objects.create(
+                product=product, store=product.store, sku=product.slug[:64], price=product.price, stock=product.stock
+            )
+
+
+class VariantFactory(factory.django.DjangoModelFactory):
+    """A variant of ``product`` (made with ``ProductFactory(default_variant=False)`` and ``options``
+    when it has options); the caller refreshes the product's derived columns
+    (apps.catalog.stock.products_refresh) when it needs them."""
+
+    class Meta:
+        model = Variant
+
+    product = factory.SubFactory(ProductFactory, default_variant=False)
+    store = factory.SelfAttribute("product.store")
+    sku = factory.Sequence(lambda n: f"SKU-{n}")
+    options = factory.LazyFunction(dict)
+    options_key = factory.LazyAttribute(lambda v: options_key(v.options))
+    price = Decimal("19.99")
+    stock = 10
