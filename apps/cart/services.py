@@ -50,7 +50,8 @@ def cart_item_add(*, user: User, product_slug: str, quantity: int) -> Cart:
         raise ValidationError({"product": [f"A cart holds at most {MAX_LINES} different products."]})
     _check_stock(product=product, quantity=total)
     if item is None:
-        CartItem.objects.create(cart=cart, product=product, quantity=total)
+        variant = product.variants.filter(is_active=True).order_by("pk").first()  # interim: variants come next
+        CartItem.objects.create(cart=cart, product=product, variant=variant, quantity=total)
     else:
         item.quantity = total
         item.save(update_fields=["quantity", "updated_at"])
