@@ -33,7 +33,8 @@ from rest_framework_simplejwt.tokens import RefreshToken  # noqa: E402
 
 from apps.accounts.models import User  # noqa: E402
 from apps.cart.models import CartItem  # noqa: E402
-from apps.catalog.models import Product  # noqa: E402
+from apps.catalog.models import Variant  # noqa: E402
+from apps.catalog.stock import products_refresh  # noqa: E402
 from apps.orders.models import OrderLine  # noqa: E402
 
 ADDRESS = {"full_name": "Bench Buyer", "line1": "1 Load St", "city": "Benchville", "country": "US"}
@@ -97,20 +98,28 @@ def main() -> None:
     parser.add_argument("--label", default="", help="Prefix of every output line's fields (bench/growth.sh).")
     args = parser.parse_args()
 
-    products = list(
-        Product.objects.filter(status="active", store__is_active=True).order_by("id").values_list("pk", "slug")[:200]
+    # One active variant of each of the first 200 products for sale; the scarce one is a variant of
+    # a product sold in several (when the catalogue has one), so its siblings keep selling.
+    variants = list(
+        Variant.objects.filter(is_active=True, product__status="active", product__store__is_active=True)
+        .order_by("product_id", "id")
+        .distinct("product_id")
+        .values_list("pk", "product_id", "product__slug", "sku", "options")[:200]
     )
-    Product.objects.filter(pk__in=[pk for pk, _ in products]).update(stock=1_000_000)
-    scarce_pk, scarce_slug = products[0]
-    Product.objects.filter(pk=scarce_pk).update(stock=SCARCE_STOCK)
-    sold_before = OrderLine.objects.filter(product_id=scarce_pk).aggregate(n=Sum("quantity"))["n"] or 0
+    Variant.objects.filter(pk__in=[row[0] for row in variants]).update(stock=1_000_000)
+    scarce = next((row for row in variants if row[4]), variants[0])
+    Variant.objects.filter(pk=scarce[0]).update(stock=SCARCE_STOCK)
+    products_refresh(product_ids=[row[1] for row in variants])
+    scarce_pk = scarce[0]
+    scarce_line = {"product": scarce[2], "variant": scarce[3]}
+    sold_before = OrderLine.objects.filter(variant_id=scarce_pk).aggregate(n=Sum("quantity"))["n"] or 0
     tokens = buyers_with_tokens(args.buyers)
     url = args.base.rstrip("/") + "/api/v1"
-    slugs = [slug for _, slug in products[1:]]
+    lines = [{"product": slug, "variant": sku} for pk, _, slug, sku, _ in variants if pk != scarce_pk]
 
     def add_to_cart(session: requests.Session, index: int) -> int:
-        slug = slugs[(index * 7 + int(time.perf_counter() * 1000)) % len(slugs)]
-        response = session.post(f"{url}/cart/items/", json={"product": slug, "quantity": 1})
+        line = lines[(index * 7 + int(time.perf_counter() * 1000)) % len(lines)]
+        response = session.post(f"{url}/cart/items/", json={**line, "quantity": 1})
         if response.status_code == 400:  # a line reached 99 or the cart 100 lines: start over
             session.delete(f"{url}/cart/")
         return response.status_code
@@ -119,9 +128,9 @@ def main() -> None:
 
     def checkout_and_pay(session: requests.Session, index: int) -> int:
         counter["n"] += 1
-        slug = scarce_slug if counter["n"] % 4 == 0 else slugs[counter["n"] % len(slugs)]
+        line = scarce_line if counter["n"] % 4 == 0 else lines[counter["n"] % len(lines)]
         session.delete(f"{url}/cart/")
-        added = session.post(f"{url}/cart/items/", json={"product": slug, "quantity": 1})
+        added = session.post(f"{url}/cart/items/", json={**line, "quantity": 1})
         if added.status_code != 201:
             return added.status_code  # the scarce product ran out: counted as a refusal
         response = session.post(
@@ -137,8 +146,8 @@ def main() -> None:
         hammer("checkout+pay", tokens, args.seconds, checkout_and_pay),
     ]
 
-    stock = Product.objects.get(pk=scarce_pk).stock
-    sold = (OrderLine.objects.filter(product_id=scarce_pk).aggregate(n=Sum("quantity"))["n"] or 0) - sold_before
+    stock = Variant.objects.get(pk=scarce_pk).stock
+    sold = (OrderLine.objects.filter(variant_id=scarce_pk).aggregate(n=Sum("quantity"))["n"] or 0) - sold_before
     for result in results:
         statuses = ",".join(f"{status}:{n}" for status, n in sorted(result["failures"].items())) or "-"
         print(

@@ -27,15 +27,16 @@ import django
 django.setup()
 
 from django.db import connection  # noqa: E402
-from django.db.models import F  # noqa: E402
+from django.db.models import Count, F  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 from rest_framework_simplejwt.tokens import RefreshToken  # noqa: E402
 
 from apps.accounts.models import User  # noqa: E402
 from apps.catalog.filters import Matches, match_tsquery, search_terms  # noqa: E402
-from apps.catalog.models import Product  # noqa: E402
+from apps.catalog.models import Product, Variant  # noqa: E402
 from apps.catalog.selectors import PUBLIC  # noqa: E402
+from apps.catalog.stock import products_refresh  # noqa: E402
 
 ADDRESS = {"full_name": "Bench Buyer", "line1": "1 Load St", "city": "Benchville", "country": "US"}
 
@@ -82,7 +83,19 @@ def main() -> None:
 
     logging.disable(logging.INFO)  # the inline tasks' log lines
     product = Product.objects.filter(status="active", store__is_active=True).order_by("id").first()
-    Product.objects.filter(pk=product.pk).update(stock=1_000_000)
+    # The detail measured is the first product sold in several forms (the most variants among the
+    # first 1,000), the cart and checkout a variant of it.
+    candidates = Product.objects.filter(status="active", store__is_active=True).order_by("id")[:1000]
+    product = (
+        Product.objects.filter(pk__in=candidates.values("pk"))
+        .annotate(forms=Count("variants"))
+        .order_by("-forms", "id")
+        .first()
+    ) or product
+    variant = product.variants.filter(is_active=True).order_by("id").first()
+    Variant.objects.filter(pk=variant.pk).update(stock=1_000_000)
+    products_refresh(product_ids=[product.pk])
+    print(f"detail {args.label} product={product.slug} variants={product.variants.count()}")
     user, _ = User.objects.get_or_create(email="bench-queries@bench.test")
     client = Client(HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(user).access_token}")
     anonymous = Client()  # the catalogue is read as most of its readers do: without logging in
@@ -94,7 +107,9 @@ def main() -> None:
 
     def add_to_cart():
         return client.post(
-            "/api/v1/cart/items/", {"product": product.slug, "quantity": 1}, content_type="application/json"
+            "/api/v1/cart/items/",
+            {"product": product.slug, "variant": variant.sku, "quantity": 1},
+            content_type="application/json",
         )
 
     def empty_cart():
