@@ -346,7 +346,7 @@ def test_a_draft_is_never_served_from_the_cache_to_anyone_but_its_owner(live_red
 def test_the_owner_always_reads_fresh(live_redis, clients, product, django_assert_num_queries):
     clients["owner"].get(detail(product.slug))
 
-    with django_assert_num_queries(3):  # the user (token), the product, its images
+    with django_assert_num_queries(4):  # the user (token), the product, its images, its variants
         response = clients["owner"].get(detail(product.slug))
 
     assert response.json()["slug"] == "claw-hammer"
