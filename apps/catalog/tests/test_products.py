@@ -6,7 +6,7 @@ from django.db import IntegrityError, transaction
 from apps.catalog import services
 from apps.catalog.models import Product, ProductImage
 from apps.catalog.tests.conftest import image_bytes, upload
-from apps.catalog.tests.factories import ProductFactory
+from apps.catalog.tests.factories import ProductFactory, variants_set
 
 pytestmark = pytest.mark.django_db
 
@@ -247,7 +247,8 @@ def test_drafts_archived_and_closed_stores_stay_out_of_the_public_list(api_clien
 
 
 def test_detail_shows_rating_with_two_places(api_client, product):
-    Product.objects.filter(pk=product.pk).update(rating_avg=Decimal("4.5"), rating_count=2, stock=0)
+    Product.objects.filter(pk=product.pk).update(rating_avg=Decimal("4.5"), rating_count=2)
+    variants_set(product, stock=0)
 
     body = api_client.get(detail(product.slug)).json()
 
