@@ -3,7 +3,8 @@
 Three kinds of version counters (apps.core.cache) key the entries:
 
 - ``catalog:version``: in every key. Bumped by every write that can change a list, a category or
-  a detail beyond its stock: products (create, update, delete, archive), images (add, delete,
+  a detail beyond its stock: products (create, update, delete, archive), variants (create,
+  update, delete, deactivate: apps.catalog.variants), images (add, delete,
   thumbnail made), categories, reviews (the rating), stock returned by a cancel or an expiry,
   and a checkout that takes a product's last unit (``in_stock`` turns false). A list shows stock
   only as ``in_stock``, so a checkout that leaves stock does not touch it.
