@@ -44,6 +44,7 @@ from apps.catalog.stock import products_refresh
 
 MAX_OPTION_NAME = 50  # characters of an option name or value
 MAX_SKU = 64
+SUFFIX_ROOM = 4  # "-100": a generated sku's suffix on a clash
 SKU_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 SKU_MESSAGE = "A sku is letters, digits, '.', '_' and '-', beginning with a letter or digit."
 VARIANT_FIELDS = ("sku", "price", "stock", "image_id", "is_active")
@@ -147,11 +148,10 @@ def skus_generate(*, store: Store, slug: str, specs: list[VariantSpec], taken: s
     clash. Raises RuleBroken naming the variant whose sku is taken."""
     bases = {sku_base(slug=slug, options=spec.options) for spec in specs if spec.sku is None}
     given = [spec.sku for spec in specs if spec.sku is not None]
-    existing = set(
-        Variant.objects.filter(store=store)
-        .filter(models.Q(sku__in=given) | models.Q(sku__in=bases) | models.Q(sku__startswith=slug[:MAX_SKU]))
-        .values_list("sku", flat=True)
-    )
+    could_clash = models.Q(sku__in=given)
+    for base in bases:  # a base and its suffixed forms (a long base is cut before its suffix)
+        could_clash |= models.Q(sku__startswith=base[: MAX_SKU - SUFFIX_ROOM])
+    existing = set(Variant.objects.filter(could_clash, store=store).values_list("sku", flat=True))
     used = existing | taken
     for number, spec in enumerate(specs, start=1):
         if spec.sku is not None and (spec.sku in used or given.count(spec.sku) > 1):

@@ -5,7 +5,7 @@ import pytest
 
 from apps.accounts.tests.factories import UserFactory
 from apps.catalog import services
-from apps.catalog.models import Category, Variant, options_key
+from apps.catalog.models import Category, Product, Variant, options_key
 from apps.catalog.tests.factories import ProductFactory
 
 pytestmark = pytest.mark.django_db
@@ -157,3 +157,39 @@ def test_price_and_stock_are_read_only_in_the_admin(admin_client, mug_in_colours
     assert response.status_code == 302
     mug_in_colours.refresh_from_db()
     assert (mug_in_colours.price, mug_in_colours.stock) == (Decimal("8.00"), 7)
+
+
+def test_staff_add_a_product_with_its_variants_in_the_admin(admin_client, store, tree):
+    data = {
+        "store": store.pk,
+        "category": tree["kitchen"].pk,
+        "name": "Tea Cup",
+        "description": "",
+        "options": json.dumps([{"name": "Colour", "values": ["White", "Black"]}]),
+        "status": "active",
+        "variants-TOTAL_FORMS": 2,
+        "variants-INITIAL_FORMS": 0,
+        "variants-MIN_NUM_FORMS": 1,
+        "variants-MAX_NUM_FORMS": 1000,
+        "images-TOTAL_FORMS": 0,
+        "images-INITIAL_FORMS": 0,
+        "images-MIN_NUM_FORMS": 0,
+        "images-MAX_NUM_FORMS": 1000,
+    }
+    for number, (colour, price, stock) in enumerate([("White", "6.00", 2), ("black", "7.00", 3)]):
+        data.update(
+            {
+                f"variants-{number}-sku": f"CUP-{number}",
+                f"variants-{number}-options": json.dumps({"colour": colour}),
+                f"variants-{number}-price": price,
+                f"variants-{number}-stock": stock,
+                f"variants-{number}-is_active": "on",
+            }
+        )
+
+    response = admin_client.post("/admin/catalog/product/add/", data)
+
+    assert response.status_code == 302
+    cup = Product.objects.get(name="Tea Cup")
+    assert (cup.slug, cup.price, cup.stock) == ("tea-cup", Decimal("6.00"), 5)
+    assert sorted(cup.variants.values_list("options__Colour", flat=True)) == ["Black", "White"]
