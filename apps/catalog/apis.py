@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.generics import ListAPIView
 from rest_framework.parsers import MultiPartParser
@@ -196,6 +196,9 @@ class ProductDetailApi(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+LAST_VARIANT = "last_variant: a product keeps at least one active variant."
+
+
 class VariantListApi(APIView):
     """A product's variants, inactive ones included (owner and staff)."""
 
@@ -218,7 +221,10 @@ class VariantListApi(APIView):
 class VariantDetailApi(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(request=VariantUpdateInputSerializer, responses={200: VariantOutputSerializer})
+    @extend_schema(
+        request=VariantUpdateInputSerializer,
+        responses={200: VariantOutputSerializer, 409: OpenApiResponse(description=LAST_VARIANT)},
+    )
     def patch(self, request, slug: str, sku: str):
         product = selectors.product_get_for_change(slug=slug, user=request.user)
         variant = selectors.variant_get_for_change(product=product, sku=sku)
@@ -228,7 +234,7 @@ class VariantDetailApi(APIView):
         return Response(VariantOutputSerializer(variant).data)
 
     @extend_schema(
-        responses={204: None},
+        responses={204: None, 409: OpenApiResponse(description=LAST_VARIANT)},
         description="Deletes the variant, or deactivates it when an order references it (204 either way).",
     )
     def delete(self, request, slug: str, sku: str):
