@@ -137,7 +137,6 @@ def product_create(
             )
         options = variant_rules.options_clean(options or [])
         specs = variant_rules.variant_specs_clean(product_options=options, variants=variants)
-    active_prices = [spec.price for spec in specs]
     for _ in range(SLUG_ATTEMPTS):
         slug = unique_slug(model=Product, name=name, fallback="product")
         try:
@@ -148,13 +147,12 @@ def product_create(
                     slug=slug,
                     description=description,
                     options=options,
-                    price=min(active_prices),
+                    price=min(spec.price for spec in specs),  # derived: every new variant is active
                     category=category,
                     stock=sum(spec.stock for spec in specs),
                     status=status,
                 )
-                with transaction.atomic():
-                    variant_rules.variants_bulk_make(product=product, specs=specs)
+                variant_rules.variants_bulk_make(product=product, specs=specs)
         except IntegrityError:
             if Product.objects.filter(slug=slug).exists():
                 continue  # another writer took the slug meanwhile: pick again

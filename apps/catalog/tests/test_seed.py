@@ -9,6 +9,7 @@ from django.db.models import Count, F, Min, OuterRef, Subquery, Sum
 from apps.accounts.models import Store
 from apps.accounts.tests.factories import StoreFactory
 from apps.catalog.demo import CATEGORY_TREE, catalog_seed_demo
+from apps.catalog.management.commands import seed_bulk
 from apps.catalog.models import Category, Product, ProductImage, Variant
 
 pytestmark = pytest.mark.django_db
@@ -69,7 +70,21 @@ def test_seed_bulk_spreads_products_over_bulk_stores_and_leaf_categories():
         total=Subquery(derived.annotate(x=Sum("stock")).values("x")),
     ).exclude(price=F("low"), stock=F("total"))
     assert not mismatched.exists()
-    assert Variant.objects.values("store", "sku").distinct().count() == Variant.objects.count()
+    for product in Product.objects.prefetch_related("variants"):
+        skus = [variant.sku for variant in product.variants.all()]
+        assert skus == [product.slug] if not product.options else all(sku.startswith(product.slug[:20]) for sku in skus)
+
+
+def test_seed_bulk_skus_stay_unique_for_long_names_in_one_store(monkeypatch):
+    monkeypatch.setattr(seed_bulk, "ADJECTIVES", ("Extraordinarily Long-Lasting",))
+    monkeypatch.setattr(seed_bulk, "MATERIALS", ("Reclaimed Scandinavian Oak",))
+    monkeypatch.setattr(seed_bulk, "WITH_OPTIONS", 1.0)  # every product has options: skus from the name
+
+    call_command("seed_bulk", "--products", "20", "--stores", "1", "--seed", "3", stdout=StringIO())
+
+    assert Product.objects.count() == 20
+    assert Variant.objects.count() >= 60
+    assert max(len(sku) for sku in Variant.objects.values_list("sku", flat=True)) <= 64
     if connection.vendor == "postgresql":
         assert not Product.objects.filter(search_vector__isnull=True).exists()
 

@@ -151,8 +151,10 @@ class Command(BaseCommand):
         return list(Store.objects.filter(owner_id__in=owners.values()).order_by("pk"))
 
     @staticmethod
-    def _variants(rng: random.Random, *, slug: str, price: Decimal) -> tuple[list[dict], list[Variant]]:
-        """The product's options and variants (unsaved; product and store set by the caller)."""
+    def _variants(rng: random.Random, *, slug: str, unique: str, price: Decimal) -> tuple[list[dict], list[Variant]]:
+        """The product's options and variants (unsaved; product and store set by the caller). Skus:
+        the slug for a product sold in one form; else the slug's beginning, its unique ending
+        ``unique`` and the option values (at most 64 characters, unique)."""
         if rng.random() >= WITH_OPTIONS:
             stock = 0 if rng.random() < 0.1 else rng.randrange(1, 500)
             return [], [Variant(sku=slug[:64], options={}, options_key="[]", price=price, stock=stock)]
@@ -171,7 +173,7 @@ class Command(BaseCommand):
             extra = Decimal(SIZES.index(values["Size"])) if "Size" in values else Decimal(0)
             variants.append(
                 Variant(
-                    sku=f"{slug[:40]}-{'-'.join(slugify(value) for value in values.values())}",
+                    sku=f"{slug[:30].rstrip('-')}-{unique}-{'-'.join(slugify(value) for value in values.values())}",
                     options=values,
                     options_key=options_key(values),
                     price=price + extra,
@@ -191,8 +193,10 @@ class Command(BaseCommand):
         roll = rng.random()
         status = Product.Status.ACTIVE if roll < 0.95 else Product.Status.DRAFT if roll < 0.98 else "archived"
         rated = rng.random() < 0.6
-        slug = f"{slugify(name)[:60]}-{run}{index:x}"
-        options, variants = Command._variants(rng, slug=slug, price=Decimal(rng.randrange(199, 200_000)) / 100)
+        unique = f"{run}{index:x}"
+        slug = f"{slugify(name)[:60]}-{unique}"
+        price = Decimal(rng.randrange(199, 200_000)) / 100
+        options, variants = Command._variants(rng, slug=slug, unique=unique, price=price)
         product = Product(
             store=rng.choice(stores),
             category=category,
