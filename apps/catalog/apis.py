@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.generics import ListAPIView
 from rest_framework.parsers import MultiPartParser
@@ -12,9 +12,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.accounts.selectors import store_get_for_owner
-from apps.catalog import cache, selectors, services
+from apps.catalog import cache, selectors, services, variants
 from apps.catalog.filters import MAX_SEARCH_LENGTH, MAX_SEARCH_RESULTS, ORDERINGS
-from apps.catalog.models import Product
+from apps.catalog.models import MAX_OPTIONS, Product
 from apps.catalog.pagination import ProductPagination
 from apps.catalog.serializers import (
     CategoryCreateInputSerializer,
@@ -29,6 +29,9 @@ from apps.catalog.serializers import (
     ProductUpdateInputSerializer,
     SellerProductOutputSerializer,
     StorePublicOutputSerializer,
+    VariantCreateInputSerializer,
+    VariantOutputSerializer,
+    VariantUpdateInputSerializer,
 )
 from apps.core.permissions import IsSeller, IsStaffOrReadOnly
 
@@ -44,6 +47,15 @@ CATALOG_FILTERS = [
     OpenApiParameter("min_price", OpenApiTypes.DECIMAL, description="Lowest price, e.g. `10.00`."),
     OpenApiParameter("max_price", OpenApiTypes.DECIMAL, description="Highest price, e.g. `99.99`."),
     OpenApiParameter("in_stock", OpenApiTypes.STR, enum=["true", "false"], description="Only (not) in stock."),
+    OpenApiParameter(
+        "option",
+        OpenApiTypes.STR,
+        many=True,
+        explode=True,
+        description=f"`name:value` (split at the first `:`; case-insensitive), repeatable (at most {MAX_OPTIONS}): "
+        "products with an active, in-stock variant having all the given values, e.g. "
+        "`?option=size:M&option=colour:red`.",
+    ),
     OpenApiParameter(
         "ordering",
         OpenApiTypes.STR,
@@ -161,7 +173,7 @@ class ProductDetailApi(APIView):
 
     def _update(self, request, slug: str, *, partial: bool) -> Response:
         product = selectors.product_get_for_change(slug=slug, user=request.user)
-        data = ProductUpdateInputSerializer(data=request.data, partial=partial)
+        data = ProductUpdateInputSerializer(data=request.data, partial=partial, has_options=bool(product.options))
         data.is_valid(raise_exception=True)
         product = services.product_update(product=product, data=data.validated_data)
         return Response(
@@ -181,6 +193,53 @@ class ProductDetailApi(APIView):
     @extend_schema(responses={204: None})
     def delete(self, request, slug: str):
         services.product_delete(product=selectors.product_get_for_change(slug=slug, user=request.user))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+LAST_VARIANT = "last_variant: a product keeps at least one active variant."
+
+
+class VariantListApi(APIView):
+    """A product's variants, inactive ones included (owner and staff)."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses={200: VariantOutputSerializer(many=True)})
+    def get(self, request, slug: str):
+        product = selectors.product_get_for_change(slug=slug, user=request.user)
+        return Response(VariantOutputSerializer(product.variant_list, many=True).data)
+
+    @extend_schema(request=VariantCreateInputSerializer, responses={201: VariantOutputSerializer})
+    def post(self, request, slug: str):
+        product = selectors.product_get_for_change(slug=slug, user=request.user)
+        data = VariantCreateInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        variant = variants.variant_create(product=product, **data.validated_data)
+        return Response(VariantOutputSerializer(variant).data, status=status.HTTP_201_CREATED)
+
+
+class VariantDetailApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        request=VariantUpdateInputSerializer,
+        responses={200: VariantOutputSerializer, 409: OpenApiResponse(description=LAST_VARIANT)},
+    )
+    def patch(self, request, slug: str, sku: str):
+        product = selectors.product_get_for_change(slug=slug, user=request.user)
+        variant = selectors.variant_get_for_change(product=product, sku=sku)
+        data = VariantUpdateInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        variant = variants.variant_update(variant=variant, data=data.validated_data)
+        return Response(VariantOutputSerializer(variant).data)
+
+    @extend_schema(
+        responses={204: None, 409: OpenApiResponse(description=LAST_VARIANT)},
+        description="Deletes the variant, or deactivates it when an order references it (204 either way).",
+    )
+    def delete(self, request, slug: str, sku: str):
+        product = selectors.product_get_for_change(slug=slug, user=request.user)
+        variants.variant_delete(variant=selectors.variant_get_for_change(product=product, sku=sku))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

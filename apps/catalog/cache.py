@@ -3,7 +3,8 @@
 Three kinds of version counters (apps.core.cache) key the entries:
 
 - ``catalog:version``: in every key. Bumped by every write that can change a list, a category or
-  a detail beyond its stock: products (create, update, delete, archive), images (add, delete,
+  a detail beyond its stock: products (create, update, delete, archive), variants (create,
+  update, delete, deactivate: apps.catalog.variants), images (add, delete,
   thumbnail made), categories, reviews (the rating), stock returned by a cancel or an expiry,
   and a checkout that takes a product's last unit (``in_stock`` turns false). A list shows stock
   only as ``in_stock``, so a checkout that leaves stock does not touch it.
@@ -36,7 +37,18 @@ DETAIL_SECONDS = 60
 CATEGORY_SECONDS = 300
 # The query parameters that change the public list (ProductFilter and the pagination); any other
 # parameter is ignored by the view, so it must not split the cache either.
-LIST_PARAMS = ("category", "in_stock", "max_price", "min_price", "ordering", "page", "page_size", "search", "store")
+LIST_PARAMS = (
+    "category",
+    "in_stock",
+    "max_price",
+    "min_price",
+    "option",
+    "ordering",
+    "page",
+    "page_size",
+    "search",
+    "store",
+)
 
 
 def product_version_name(slug: str) -> str:
@@ -60,13 +72,15 @@ def _digest(text: str) -> str:
 
 
 def list_query_key(query: Mapping[str, Any]) -> str:
-    """The list's parameters, normalised: known names only, sorted, every value kept in order,
-    encoded so that no value can pass for another parameter."""
+    """The list's parameters, normalised: known names only, sorted, every value kept (a repeated
+    ``option`` is one condition each, in any order: its values sorted), encoded so that no value
+    can pass for another parameter."""
     getlist = getattr(query, "getlist", None)
     pairs = []
     for name in LIST_PARAMS:
         if name in query:
-            pairs.extend((name, value) for value in (getlist(name) if getlist else [query[name]]))
+            values = getlist(name) if getlist else [query[name]]
+            pairs.extend((name, value) for value in (sorted(values) if name == "option" else values))
     return urlencode(pairs)
 
 
@@ -81,8 +95,9 @@ def product_list_cached(*, request, compute: Callable[[], Any]) -> Any:
 
 
 def product_detail_bypasses_cache(*, user) -> bool:
-    """Sellers may see their own drafts and archived products: their reads are never cached."""
-    return bool(user is not None and user.is_authenticated and user.is_seller)
+    """Sellers may see their own drafts, archived products and inactive variants, staff every
+    inactive variant: their reads are never cached."""
+    return bool(user is not None and user.is_authenticated and (user.is_seller or user.is_staff))
 
 
 def product_detail_cached(*, request, slug: str, compute: Callable[[], Any]) -> Any:

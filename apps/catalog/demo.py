@@ -67,6 +67,41 @@ DEMO_PRODUCTS: list[list[tuple[str, str, str, int, str]]] = [
         ("Rubik's Cube", "Puzzles", "12.90", 0, "The original three-by-three."),
     ],
 ]
+# Products sold in several forms, per demo store: (name, category, description, options, variants as
+# (option values in the options' order, price, stock)).
+DEMO_VARIANT_PRODUCTS: list[list[tuple[str, str, str, list[dict], list[tuple[tuple[str, ...], str, int]]]]] = [
+    [
+        (
+            "USB-C Cable",
+            "Computers",
+            "Braided, 100 W charging and 10 Gbit/s data.",
+            [{"name": "Length", "values": ["1 m", "2 m"]}],
+            [(("1 m",), "9.90", 40), (("2 m",), "12.90", 25)],
+        ),
+    ],
+    [
+        (
+            "Stoneware Mug",
+            "Kitchen",
+            "Hand-glazed, 350 ml, dishwasher safe.",
+            [{"name": "Colour", "values": ["Sage", "Ochre", "Slate"]}],
+            [(("Sage",), "16.00", 12), (("Ochre",), "16.00", 9), (("Slate",), "17.50", 0)],
+        ),
+    ],
+    [
+        (
+            "Codebreakers T-Shirt",
+            "Board Games",
+            "Organic cotton, printed with the Enigma rotor wiring.",
+            [{"name": "Size", "values": ["S", "M", "L"]}, {"name": "Colour", "values": ["Black", "White"]}],
+            [
+                ((size, colour), price, stock)
+                for size, price in (("S", "22.00"), ("M", "22.00"), ("L", "24.00"))
+                for colour, stock in (("Black", 10), ("White", 6))
+            ],
+        ),
+    ],
+]
 COLOURS = [(231, 111, 81), (42, 157, 143), (38, 70, 83), (233, 196, 106), (244, 162, 97), (106, 76, 147)]
 
 
@@ -96,12 +131,20 @@ def _demo_image(*, name: str, colour: tuple[int, int, int]) -> io.BytesIO:
     return buffer
 
 
+def _add_image(*, product: Product, index: int) -> None:
+    picture = _demo_image(name=product.name, colour=COLOURS[index % len(COLOURS)])
+    services.product_image_add(
+        product=product, file=picture, size=picture.getbuffer().nbytes, alt_text=product.name, position=0
+    )
+
+
 def catalog_seed_demo(*, stores: list[Store]) -> int:
-    """Make the demo tree and DEMO_PRODUCTS (active, stocked, one generated image each) in
-    ``stores``, skipping what exists. Returns how many products were created."""
+    """Make the demo tree, DEMO_PRODUCTS (sold in one form) and DEMO_VARIANT_PRODUCTS (sizes,
+    colours, lengths) in ``stores``, active, with one generated image each, skipping what exists.
+    Returns how many products were created."""
     categories = catalog_seed_categories()
     created = 0
-    for store, products in zip(stores, DEMO_PRODUCTS, strict=False):
+    for store, products, variant_products in zip(stores, DEMO_PRODUCTS, DEMO_VARIANT_PRODUCTS, strict=False):
         existing = set(Product.objects.filter(store=store).values_list("name", flat=True))
         for index, (name, category, price, stock, description) in enumerate(products):
             if name in existing:
@@ -115,9 +158,24 @@ def catalog_seed_demo(*, stores: list[Store]) -> int:
                 stock=stock,
                 status=Product.Status.ACTIVE,
             )
-            picture = _demo_image(name=name, colour=COLOURS[index % len(COLOURS)])
-            services.product_image_add(
-                product=product, file=picture, size=picture.getbuffer().nbytes, alt_text=name, position=0
+            _add_image(product=product, index=index)
+            created += 1
+        for index, (name, category, description, options, variants) in enumerate(variant_products):
+            if name in existing:
+                continue
+            names = [option["name"] for option in options]
+            product = services.product_create(
+                store=store,
+                name=name,
+                description=description,
+                category=categories[category],
+                options=options,
+                variants=[
+                    {"options": dict(zip(names, values, strict=True)), "price": Decimal(price), "stock": stock}
+                    for values, price, stock in variants
+                ],
+                status=Product.Status.ACTIVE,
             )
+            _add_image(product=product, index=index + 2)
             created += 1
     return created

@@ -1,6 +1,6 @@
-"""The catalog domain's errors (categories, products, stock, reviews): one class per code."""
+"""The catalog domain's errors (categories, products, variants, stock, reviews): one class per code."""
 
-from apps.core.exceptions import Conflict, PermissionDenied
+from apps.core.exceptions import ApplicationError, Conflict, PermissionDenied
 
 
 class CategoryInUse(Conflict):
@@ -28,3 +28,15 @@ class NotEligible(PermissionDenied):
 class AlreadyReviewed(Conflict):
     default_detail = "You have already reviewed this product."
     default_code = "already_reviewed"
+
+
+class HasVariants(ApplicationError):
+    """``price`` or ``stock`` sent for a product with options: they belong to its variants."""
+
+    default_detail = "This product has options: change the price and stock of its variants instead."
+    default_code = "has_variants"
+
+
+class LastVariant(Conflict):
+    default_detail = "A product keeps at least one active variant."
+    default_code = "last_variant"

@@ -16,11 +16,25 @@ import django_filters
 from django import forms
 from django.contrib.postgres.search import SearchQuery, SearchQueryField, SearchRank
 from django.db import connections
-from django.db.models import BooleanField, Case, Expression, F, Func, IntegerField, Q, QuerySet, Subquery, Value, When
+from django.db.models import (
+    BooleanField,
+    Case,
+    Exists,
+    Expression,
+    F,
+    Func,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
 from rest_framework.exceptions import ValidationError
 
 from apps.accounts.models import Store
-from apps.catalog.models import Category, Product
+from apps.catalog.models import MAX_OPTIONS, Category, Product, Variant, option_pair_key
 
 SEARCH_CONFIG = "english"  # the same configuration as the trigger that fills search_vector
 MAX_SEARCH_LENGTH = 200
@@ -170,8 +184,35 @@ EMPTY_REFUSED = {
 }
 
 
+def option_pairs_parse(values: list[str]) -> list[tuple[str, str]]:
+    """``name:value`` strings (split at the first ':'; both trimmed, non-empty), at most
+    MAX_OPTIONS. Raises ValidationError on ``option``."""
+    if len(values) > MAX_OPTIONS:
+        raise ValidationError({"option": [f"At most {MAX_OPTIONS} option filters."]})
+    pairs = []
+    for text in values:
+        name, colon, value = text.partition(":")
+        if not colon or not name.strip() or not value.strip():
+            raise ValidationError({"option": [f"'{text}' is not name:value, e.g. size:M."]})
+        pairs.append((name.strip(), value.strip()))
+    return pairs
+
+
+def with_option_values(queryset: QuerySet[Product], pairs: list[tuple[str, str]]) -> QuerySet[Product]:
+    """Products with an active, in-stock variant having every (name, value) of ``pairs``
+    (case-insensitive): one EXISTS on the variants, every pair a condition on the same variant."""
+    if not pairs:
+        return queryset
+    conditions = [Q(options_key__contains=option_pair_key(name, value)) for name, value in pairs]
+    return queryset.filter(
+        Exists(Variant.objects.filter(*conditions, product=OuterRef("pk"), is_active=True, stock__gt=0))
+    )
+
+
 class _ProductFilterBase(django_filters.FilterSet):
     search = django_filters.CharFilter(method="filter_search", max_length=MAX_SEARCH_LENGTH)
+    # Repeatable: read with getlist in filter_queryset (a form field keeps only the last value).
+    option = django_filters.CharFilter(method="filter_nothing")
     category = CategorySubtreeFilter(field_name="category_id", lookup_expr="in")
     min_price = django_filters.NumberFilter(field_name="price", lookup_expr="gte", max_digits=12, decimal_places=2)
     max_price = django_filters.NumberFilter(field_name="price", lookup_expr="lte", max_digits=12, decimal_places=2)
@@ -186,11 +227,22 @@ class _ProductFilterBase(django_filters.FilterSet):
         # django-filter skips a choice or number sent empty (?in_stock=, ?max_price=) as if it were
         # absent; the schema's enums and numbers have no "", so it is refused like any bad value.
         valid = super().is_valid()
+        self.option_pairs  # noqa: B018 -- raises ValidationError on ``option`` for a malformed one
         for name, message in EMPTY_REFUSED.items():
             if name in self.filters and self.data.get(name) == "":
                 self.form.add_error(name, message)
                 valid = False
         return valid
+
+    @property
+    def option_pairs(self) -> list[tuple[str, str]]:
+        getlist = getattr(self.data, "getlist", None)
+        if getlist is not None:
+            values = getlist("option")
+        else:
+            value = self.data.get("option")
+            values = [] if value is None else value if isinstance(value, list) else [value]
+        return option_pairs_parse(values)
 
     def filter_search(self, queryset, name, value):
         return queryset  # applied last, in filter_queryset, on the other filters' result
@@ -216,6 +268,7 @@ class _ProductFilterBase(django_filters.FilterSet):
             ordering = DEFAULT_ORDERING
         if not ordering:
             ordering = "relevance" if searching else DEFAULT_ORDERING
+        queryset = with_option_values(queryset, self.option_pairs)
         if searching:  # last, on the other filters' result
             queryset = product_search(queryset, self.form.cleaned_data["search"])
         return queryset.order_by(*ORDERINGS[ordering])

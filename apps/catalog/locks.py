@@ -31,3 +31,10 @@ def lock_variants(*, ids: Iterable[int]) -> dict[int, Variant]:
         .order_by("pk")
         .in_bulk(list(ids))
     )
+
+
+def lock_product_variants(*, product_id: int) -> dict[int, Variant]:
+    """Every variant of one product, locked, by primary key: taken before ``lock_product`` by the
+    writers of a product's variants, in the order checkout takes them (variants, then the product
+    rows ``products_refresh`` updates), so the two cannot deadlock."""
+    return Variant.objects.select_for_update().filter(product_id=product_id).order_by("pk").in_bulk()

@@ -10,13 +10,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
 from apps.accounts.models import Store, User
 from apps.catalog.exceptions import NotOwner
 from apps.catalog.filters import ProductFilter, SellerProductFilter, filter_apply
-from apps.catalog.models import Category, Product, ProductImage, Review
+from apps.catalog.models import Category, Product, ProductImage, Review, Variant
 from apps.core.exceptions import NotFound
 
 PUBLIC = Q(status=Product.Status.ACTIVE, store__is_active=True)
@@ -87,22 +87,37 @@ def product_list_for_seller(*, seller: User, filters: Mapping[str, Any] | None =
 
 
 def _detail_queryset() -> QuerySet[Product]:
-    return Product.objects.select_related("store", "category").defer("search_vector").prefetch_related("images")
+    """Product, store and category in one query, its images and variants in one each."""
+    return (
+        Product.objects.select_related("store", "category")
+        .defer("search_vector")
+        .prefetch_related("images", Prefetch("variants", queryset=Variant.objects.order_by("id")))
+    )
+
+
+def _variants_shown(product: Product, *, user: User | None) -> Product:
+    """Set ``variant_list``: every variant for the owner and staff, the active ones for others."""
+    variants = list(product.variants.all())
+    sees_all = user is not None and user.is_authenticated and (user.is_staff or product.store.owner_id == user.pk)
+    product.variant_list = variants if sees_all else [variant for variant in variants if variant.is_active]
+    return product
 
 
 def product_get_public(*, slug: str, user: User | None = None) -> Product:
-    """A product the user may see: public, or their own whatever its status. Raises NotFound."""
+    """A product the user may see: public, or their own whatever its status, with ``variant_list``
+    (inactive variants for its owner and staff only). Raises NotFound."""
     visible = PUBLIC
     if user is not None and user.is_authenticated:
         visible |= Q(store__owner=user)
     product = _detail_queryset().filter(visible, slug=slug).first()
     if product is None:
         raise NotFound("Product not found.")
-    return product
+    return _variants_shown(product, user=user)
 
 
 def product_get_for_change(*, slug: str, user: User, allow_staff: bool = True) -> Product:
-    """A product the user may change: their own, or any product for staff (when ``allow_staff``).
+    """A product the user may change: their own, or any product for staff (when ``allow_staff``),
+    with every variant in ``variant_list``.
 
     Raises NotOwner for a product the user may see but not change, NotFound otherwise
     (another seller's draft stays secret)."""
@@ -110,10 +125,19 @@ def product_get_for_change(*, slug: str, user: User, allow_staff: bool = True) -
     if product is None:
         raise NotFound("Product not found.")
     if product.store.owner_id == user.pk or (allow_staff and user.is_staff):
-        return product
+        return _variants_shown(product, user=user)
     if product.status == Product.Status.ACTIVE and product.store.is_active:
         raise NotOwner()
     raise NotFound("Product not found.")
+
+
+def variant_get_for_change(*, product: Product, sku: str) -> Variant:
+    """A variant of ``product`` (got by product_get_for_change) by its sku. Raises NotFound."""
+    for variant in product.variant_list:
+        if variant.sku == sku:
+            variant.product = product
+            return variant
+    raise NotFound("Variant not found.")
 
 
 def product_image_get(*, product: Product, image_id: int) -> ProductImage:

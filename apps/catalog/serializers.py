@@ -19,8 +19,19 @@ from rest_framework import serializers
 
 from apps.accounts.models import Store
 from apps.accounts.serializers import StoreRefSerializer
-from apps.catalog.models import MAX_PRICE, MIN_PRICE, Category, Product, ProductImage
-from apps.core.fields import JSONCharField, SlugRefField
+from apps.catalog.models import (
+    MAX_OPTION_VALUES,
+    MAX_OPTIONS,
+    MAX_PRICE,
+    MAX_VARIANTS,
+    MIN_PRICE,
+    Category,
+    Product,
+    ProductImage,
+    Variant,
+)
+from apps.catalog.variants import MAX_OPTION_NAME, MAX_SKU
+from apps.core.fields import JSONBooleanField, JSONCharField, SlugRefField
 
 logger = logging.getLogger(__name__)
 
@@ -179,16 +190,54 @@ def _timestamp(moment) -> str:
     return value[:-6] + "Z" if value.endswith("+00:00") else value
 
 
+class OptionOutputSerializer(serializers.Serializer):
+    name = serializers.CharField(read_only=True)
+    values = serializers.ListField(child=serializers.CharField(), read_only=True)
+
+
+def variant_row(variant: Variant) -> dict:
+    """A variant as the API shows it (VariantOutputSerializer, rendered directly)."""
+    return {
+        "sku": variant.sku,
+        "options": dict(variant.options),
+        "price": f"{variant.price:.2f}",
+        "stock": variant.stock,
+        "in_stock": variant.stock > 0,
+        "image_id": variant.image_id,
+        "is_active": variant.is_active,
+    }
+
+
+class VariantOutputSerializer(serializers.Serializer):
+    sku = serializers.CharField(read_only=True)
+    options = serializers.DictField(
+        child=serializers.CharField(), read_only=True, help_text="One value of each of the product's options."
+    )
+    price = serializers.DecimalField(max_digits=12, decimal_places=2, read_only=True)
+    stock = serializers.IntegerField(read_only=True)
+    in_stock = serializers.BooleanField(read_only=True)
+    image_id = serializers.IntegerField(read_only=True, allow_null=True)
+    is_active = serializers.BooleanField(read_only=True)
+
+    def to_representation(self, variant: Variant) -> dict:
+        return variant_row(variant)
+
+    def declared_representation(self, variant: Variant) -> dict:
+        return serializers.Serializer.to_representation(self, variant)
+
+
 class ProductDetailOutputSerializer(ProductListOutputSerializer):
     description = serializers.CharField(read_only=True)
     stock = serializers.IntegerField(read_only=True)
     status = serializers.ChoiceField(choices=Product.Status.choices, read_only=True)
     images = ProductImageOutputSerializer(many=True, read_only=True)
+    options = OptionOutputSerializer(many=True, read_only=True)
+    variants = VariantOutputSerializer(source="variant_list", many=True, read_only=True)
     created_at = serializers.DateTimeField(read_only=True)
     updated_at = serializers.DateTimeField(read_only=True)
 
     def to_representation(self, product: Product) -> dict:
-        """A product of the detail selectors (store, category and images loaded), rendered
+        """A product of the detail selectors (store, category, images and ``variant_list`` loaded), rendered
         directly like the list; a test holds it equal to ``declared_representation``."""
         images = list(product.images.all())
         store, category, rating = product.store, product.category, product.rating_avg
@@ -217,18 +266,61 @@ class ProductDetailOutputSerializer(ProductListOutputSerializer):
                 }
                 for image in images
             ],
+            "options": [{"name": option["name"], "values": list(option["values"])} for option in product.options],
+            "variants": [variant_row(variant) for variant in product.variant_list],
             "created_at": _timestamp(product.created_at),
             "updated_at": _timestamp(product.updated_at),
         }
 
 
+def _price(**kwargs) -> serializers.DecimalField:
+    return serializers.DecimalField(max_digits=12, decimal_places=2, min_value=MIN_PRICE, max_value=MAX_PRICE, **kwargs)
+
+
+def _stock(**kwargs) -> serializers.IntegerField:
+    return serializers.IntegerField(min_value=0, max_value=MAX_STOCK, **kwargs)
+
+
+def _variant_options(**kwargs) -> serializers.DictField:
+    return serializers.DictField(
+        child=JSONCharField(max_length=MAX_OPTION_NAME),
+        help_text="One value of every option of the product, by option name ({} for a product without options).",
+        **kwargs,
+    )
+
+
+class OptionInputSerializer(serializers.Serializer):
+    name = JSONCharField(max_length=MAX_OPTION_NAME)
+    values = serializers.ListField(
+        child=JSONCharField(max_length=MAX_OPTION_NAME), allow_empty=False, max_length=MAX_OPTION_VALUES
+    )
+
+
+class ProductVariantInputSerializer(serializers.Serializer):
+    """A variant sent with a new product (``sku`` generated when omitted)."""
+
+    sku = JSONCharField(max_length=MAX_SKU, required=False)
+    options = _variant_options(required=False, default=dict)
+    price = _price()
+    stock = _stock(required=False, default=0)
+
+
 class ProductCreateInputSerializer(serializers.Serializer):
+    """Either ``price`` (and ``stock``): a product sold in one form, or ``options`` and
+    ``variants``; not both."""
+
     name = JSONCharField(max_length=200)
     description = JSONCharField(max_length=10000, required=False, allow_blank=True, default="")
-    price = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=MIN_PRICE, max_value=MAX_PRICE)
+    price = _price(required=False, help_text="A product sold in one form: its price (without options/variants).")
     category = SlugRefField(slug_field="slug", queryset=Category.objects.all())
-    stock = serializers.IntegerField(min_value=0, max_value=MAX_STOCK, required=False, default=0)
+    stock = _stock(required=False, help_text="A product sold in one form: its stock (default 0).")
     status = serializers.ChoiceField(choices=CREATABLE_STATUSES, required=False, default=Product.Status.DRAFT)
+    options = serializers.ListField(
+        child=OptionInputSerializer(), max_length=MAX_OPTIONS, required=False, help_text="With ``variants``."
+    )
+    variants = serializers.ListField(
+        child=ProductVariantInputSerializer(), max_length=MAX_VARIANTS, required=False, help_text="With ``options``."
+    )
 
 
 class ProductUpdateInputSerializer(serializers.Serializer):
@@ -236,10 +328,37 @@ class ProductUpdateInputSerializer(serializers.Serializer):
 
     name = JSONCharField(max_length=200)
     description = JSONCharField(max_length=10000, allow_blank=True)
-    price = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=MIN_PRICE, max_value=MAX_PRICE)
+    price = _price(help_text="A product sold in one form only (else 400 `has_variants`); not required by PUT then.")
     category = SlugRefField(slug_field="slug", queryset=Category.objects.all())
-    stock = serializers.IntegerField(min_value=0, max_value=MAX_STOCK)
+    stock = _stock(help_text="A product sold in one form only (else 400 `has_variants`); not required by PUT then.")
     status = serializers.ChoiceField(choices=Product.Status.choices)
+    options = serializers.ListField(
+        child=OptionInputSerializer(),
+        max_length=MAX_OPTIONS,
+        required=False,
+        help_text="Only adds values: every option in its order, its current values first, new ones after.",
+    )
+
+    def __init__(self, *args, has_options: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if has_options:  # its price and stock are its variants': PUT does not send them
+            self.fields["price"].required = self.fields["stock"].required = False
+
+
+class VariantCreateInputSerializer(serializers.Serializer):
+    sku = JSONCharField(max_length=MAX_SKU, required=False, help_text="Unique in the store; generated when omitted.")
+    options = _variant_options(required=False, default=dict)
+    price = _price()
+    stock = _stock(required=False, default=0)
+    image_id = serializers.IntegerField(required=False, allow_null=True, help_text="An image of this product.")
+
+
+class VariantUpdateInputSerializer(serializers.Serializer):
+    sku = JSONCharField(max_length=MAX_SKU, required=False)
+    price = _price(required=False)
+    stock = _stock(required=False)
+    image_id = serializers.IntegerField(required=False, allow_null=True)
+    is_active = JSONBooleanField(required=False)
 
 
 class ProductImageInputSerializer(serializers.Serializer):

@@ -1,4 +1,5 @@
-"""Writes for the catalog: categories (staff), products (sellers), product images."""
+"""Writes for the catalog: categories (staff), products (sellers), product images; a product's
+variants are written by apps.catalog.variants."""
 
 from __future__ import annotations
 
@@ -16,11 +17,13 @@ from treebeard.exceptions import InvalidMoveToDescendant
 
 from apps.accounts.models import Store, User
 from apps.catalog import tasks
+from apps.catalog import variants as variant_rules
 from apps.catalog.cache import catalog_changed
-from apps.catalog.exceptions import AlreadyReviewed, CategoryInUse
+from apps.catalog.exceptions import AlreadyReviewed, CategoryInUse, HasVariants
 from apps.catalog.images import image_prepare, thumbnail_render
-from apps.catalog.locks import lock_product
+from apps.catalog.locks import lock_product, lock_product_variants
 from apps.catalog.models import Category, Product, ProductImage, Review
+from apps.catalog.variants import VariantSpec
 from apps.core.exceptions import SlugConflict
 from apps.core.money import money
 from apps.core.slugs import unique_slug
@@ -30,7 +33,7 @@ logger = logging.getLogger(__name__)
 
 SLUG_ATTEMPTS = 5
 MAX_IMAGES_PER_PRODUCT = 20
-PRODUCT_FIELDS = ("name", "description", "price", "category", "stock", "status")
+PRODUCT_FIELDS = ("name", "description", "category", "status", "options")
 _UNSET: Any = object()
 
 
@@ -104,15 +107,36 @@ def product_create(
     *,
     store: Store,
     name: str,
-    price: Decimal,
     category: Category,
-    stock: int = 0,
+    price: Decimal | None = None,
+    stock: int | None = None,
+    options: list[dict[str, Any]] | None = None,
+    variants: list[dict[str, Any]] | None = None,
     description: str = "",
     status: str = Product.Status.DRAFT,
 ) -> Product:
-    """Add a product to ``store``; the slug is made from the name, unique, and never changes.
+    """Add a product to ``store`` with its variants; the slug is made from the name, unique, and
+    never changes.
 
-    Raises SlugConflict if concurrent writers keep taking the slug."""
+    Two forms (API.md, Variants): round 1's ``price`` (and ``stock``, default 0) make one variant
+    without options, its sku generated; ``options`` with ``variants`` make those (apps.catalog.
+    variants: every rule there). Both forms at once, or neither, raise ValidationError. The
+    product's price and stock are derived from its variants. Raises SlugConflict if concurrent
+    writers keep taking the slug."""
+    simple = price is not None or stock is not None
+    if simple and (options is not None or variants is not None):
+        raise ValidationError({"non_field_errors": ["Send either price and stock, or options and variants, not both."]})
+    if simple:
+        if price is None:
+            raise ValidationError({"price": ["This field is required."]})
+        options, specs = [], [VariantSpec(options={}, price=price, stock=stock or 0)]
+    else:
+        if variants is None:
+            raise ValidationError(
+                {"price": ["This field is required."]} if options is None else {"variants": ["This field is required."]}
+            )
+        options = variant_rules.options_clean(options or [])
+        specs = variant_rules.variant_specs_clean(product_options=options, variants=variants)
     for _ in range(SLUG_ATTEMPTS):
         slug = unique_slug(model=Product, name=name, fallback="product")
         try:
@@ -122,15 +146,19 @@ def product_create(
                     name=name,
                     slug=slug,
                     description=description,
-                    price=price,
+                    options=options,
+                    price=min(spec.price for spec in specs),  # derived: every new variant is active
                     category=category,
-                    stock=stock,
+                    stock=sum(spec.stock for spec in specs),
                     status=status,
                 )
+                variant_rules.variants_bulk_make(product=product, specs=specs)
         except IntegrityError:
-            if not Product.objects.filter(slug=slug).exists():
-                raise  # not a slug clash: a constraint the caller should have validated
-            continue
+            if Product.objects.filter(slug=slug).exists():
+                continue  # another writer took the slug meanwhile: pick again
+            if simple or any(spec.sku is None for spec in specs):
+                continue  # a generated sku was taken meanwhile: generate again
+            raise ValidationError({"variants": ["A sku was taken meanwhile in this store; try again."]}) from None
         catalog_changed()
         return product
     raise SlugConflict("Could not pick a unique product address; try again.")
@@ -138,12 +166,27 @@ def product_create(
 
 @transaction.atomic
 def product_update(*, product: Product, data: dict[str, Any]) -> Product:
-    """Change the given fields among PRODUCT_FIELDS; the slug stays, so links keep working."""
+    """Change the given fields among PRODUCT_FIELDS; the slug stays, so links keep working.
+
+    ``price`` and ``stock`` belong to the variants: on a product sold in one form they change its
+    one variant; on a product with options they raise HasVariants (change its variants instead).
+    ``options`` may only gain values (apps.catalog.variants.options_extend). Runs under the
+    product's variants' and row locks."""
+    lock_product_variants(product_id=product.pk)
+    locked = lock_product(pk=product.pk)
+    if locked.options and ("price" in data or "stock" in data):
+        raise HasVariants()
+    data = dict(data)
+    if "options" in data:
+        data["options"] = variant_rules.options_extend(current=locked.options, given=data["options"])
     changed = [field for field in PRODUCT_FIELDS if field in data]
     for field in changed:
         setattr(product, field, data[field])
     if changed:
         product.save(update_fields=[*changed, "updated_at"])
+    variant_rules.product_variant_set(product=product, price=data.get("price"), stock=data.get("stock"))
+    if changed or "price" in data or "stock" in data:
+        product.refresh_from_db(fields=["price", "stock"])
         catalog_changed()
     return product
 
@@ -171,6 +214,7 @@ def product_delete(*, product: Product) -> bool:
     """Delete the product with its images (files too, after commit), or archive it instead when
     it is referenced (product_is_referenced). Returns True when deleted, False when archived."""
     with transaction.atomic():
+        lock_product_variants(product_id=product.pk)  # the order checkout takes them: variants first
         product = lock_product(pk=product.pk)
         if product_is_referenced(product=product):
             _product_archive(product=product)

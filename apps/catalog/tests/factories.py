@@ -4,6 +4,7 @@ import factory
 
 from apps.accounts.tests.factories import StoreFactory
 from apps.catalog.models import Category, Product, Variant, options_key
+from apps.catalog.stock import products_refresh
 
 
 class CategoryFactory(factory.django.DjangoModelFactory):
@@ -63,3 +64,11 @@ class VariantFactory(factory.django.DjangoModelFactory):
     options_key = factory.LazyAttribute(lambda v: options_key(v.options))
     price = Decimal("19.99")
     stock = 10
+
+
+def variants_set(*products: Product, **fields) -> None:
+    """Set ``fields`` (price, stock, ...) on the variants of ``products`` (their one variant, for
+    products sold in one form) and refresh the products' derived price and stock, as every
+    writer of variants does."""
+    Variant.objects.filter(product__in=products).update(**fields)
+    products_refresh(product_ids=[product.pk for product in products])

@@ -4,6 +4,8 @@ The tests commit for real (transactional database), so that versions are bumped 
 ``transaction.on_commit`` exactly as in production.
 """
 
+from decimal import Decimal
+
 import pytest
 from django.conf import settings
 from django.test import override_settings
@@ -12,7 +14,7 @@ from django_redis.cache import RedisCache
 from apps.accounts.tests.factories import UserFactory
 from apps.catalog import services
 from apps.catalog.cache import CATALOG_VERSION, list_query_key
-from apps.catalog.models import Product
+from apps.catalog.models import Product, Variant
 from apps.catalog.tests.conftest import image_bytes, upload
 from apps.catalog.tests.factories import ProductFactory
 from apps.orders.models import LineStatus, OrderLine
@@ -346,7 +348,7 @@ def test_a_draft_is_never_served_from_the_cache_to_anyone_but_its_owner(live_red
 def test_the_owner_always_reads_fresh(live_redis, clients, product, django_assert_num_queries):
     clients["owner"].get(detail(product.slug))
 
-    with django_assert_num_queries(3):  # the user (token), the product, its images
+    with django_assert_num_queries(4):  # the user (token), the product, its images, its variants
         response = clients["owner"].get(detail(product.slug))
 
     assert response.json()["slug"] == "claw-hammer"
@@ -372,3 +374,46 @@ def test_a_dead_redis_answers_everything_correctly(dead_redis, anonymous, client
 
     assert listed(anonymous)["claw-hammer"]["price"] == "7.00"
     assert anonymous.get(detail(product.slug)).json()["price"] == "7.00"
+
+
+# --- Variants ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def mug_in_colours(store, tree):
+    return services.product_create(
+        store=store,
+        name="Mug",
+        category=tree["kitchen"],
+        status="active",
+        options=[{"name": "Colour", "values": ["Red", "Blue"]}],
+        variants=[
+            {"options": {"Colour": "Red"}, "price": Decimal("8.00"), "stock": 3},
+            {"options": {"Colour": "Blue"}, "price": Decimal("9.00"), "stock": 0},
+        ],
+    )
+
+
+def test_variant_writes_retire_the_cached_detail_and_lists(live_redis, anonymous, seller_client, mug_in_colours):
+    url = f"/api/v1/products/{mug_in_colours.slug}/variants/"
+    assert anonymous.get(detail(mug_in_colours.slug)).json()["price"] == "8.00"
+    assert "mug" not in listed(anonymous, option="colour:blue")
+
+    assert seller_client.patch(url + "mug-blue/", {"price": "5.00", "stock": 2}, format="json").status_code == 200
+    assert anonymous.get(detail(mug_in_colours.slug)).json()["price"] == "5.00"
+    assert "mug" in listed(anonymous, option="colour:blue")
+
+    assert seller_client.patch(url + "mug-blue/", {"is_active": False}, format="json").status_code == 200
+    assert [v["sku"] for v in anonymous.get(detail(mug_in_colours.slug)).json()["variants"]] == ["mug-red"]
+    assert "mug" not in listed(anonymous, option="colour:blue")
+
+    assert seller_client.post(url, {"options": {"Colour": "Blue"}, "price": "1.00"}, format="json").status_code == 400
+    assert seller_client.delete(url + "mug-blue/").status_code == 204
+    assert anonymous.get(detail(mug_in_colours.slug)).json()["price"] == "8.00"
+
+
+def test_staff_see_inactive_variants_past_the_cache(live_redis, anonymous, clients, mug_in_colours):
+    Variant.objects.filter(sku="mug-blue").update(is_active=False)
+    assert len(anonymous.get(detail(mug_in_colours.slug)).json()["variants"]) == 1  # cached as the public sees it
+
+    assert len(clients["staff"].get(detail(mug_in_colours.slug)).json()["variants"]) == 2

@@ -6,7 +6,7 @@ from django.db import IntegrityError, transaction
 from apps.catalog import services
 from apps.catalog.models import Product, ProductImage
 from apps.catalog.tests.conftest import image_bytes, upload
-from apps.catalog.tests.factories import ProductFactory
+from apps.catalog.tests.factories import ProductFactory, variants_set
 
 pytestmark = pytest.mark.django_db
 
@@ -54,10 +54,23 @@ def test_seller_creates_a_product_and_gets_the_detail(seller_client, store, tree
         "stock": 7,
         "status": "active",
         "images": [],
+        "options": [],
+        "variants": [
+            {
+                "sku": "ball-peen-hammer",
+                "options": {},
+                "price": "24.90",
+                "stock": 7,
+                "in_stock": True,
+                "image_id": None,
+                "is_active": True,
+            }
+        ],
         "created_at": iso(product.created_at),
         "updated_at": iso(product.updated_at),
     }
     assert (product.store, product.price, product.stock) == (store, Decimal("24.90"), 7)
+    assert list(product.variants.values_list("sku", "price", "stock")) == [("ball-peen-hammer", Decimal("24.90"), 7)]
 
 
 def test_create_defaults_to_a_draft_with_no_stock(seller_client, tree):
@@ -234,21 +247,31 @@ def test_drafts_archived_and_closed_stores_stay_out_of_the_public_list(api_clien
 
 
 def test_detail_shows_rating_with_two_places(api_client, product):
-    Product.objects.filter(pk=product.pk).update(rating_avg=Decimal("4.5"), rating_count=2, stock=0)
+    Product.objects.filter(pk=product.pk).update(rating_avg=Decimal("4.5"), rating_count=2)
+    variants_set(product, stock=0)
 
     body = api_client.get(detail(product.slug)).json()
 
     assert (body["rating_avg"], body["rating_count"], body["in_stock"], body["stock"]) == ("4.50", 2, False, 0)
 
 
-def test_detail_runs_constant_queries(api_client, product, django_assert_num_queries):
+def test_detail_runs_constant_queries(api_client, store, tree, django_assert_num_queries):
+    sizes = [f"S{number}" for number in range(50)]
+    product = services.product_create(
+        store=store,
+        name="Sized Hammer",
+        category=tree["hammers"],
+        status="active",
+        options=[{"name": "size", "values": sizes}],
+        variants=[{"options": {"size": size}, "price": Decimal("3.00"), "stock": 1} for size in sizes],
+    )
     for position in range(5):
         services.product_image_add(product=product, file=_png(), size=len(_PNG), position=position)
 
-    with django_assert_num_queries(2):  # the product with store and category, then its images
+    with django_assert_num_queries(3):  # the product with store and category, its images, its variants
         response = api_client.get(detail(product.slug))
 
-    assert len(response.json()["images"]) == 5
+    assert (len(response.json()["images"]), len(response.json()["variants"])) == (5, 50)
 
 
 _PNG = image_bytes()

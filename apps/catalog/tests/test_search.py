@@ -7,7 +7,7 @@ from django.test.utils import CaptureQueriesContext
 from apps.catalog import filters
 from apps.catalog.filters import prefix_tsquery, search_terms
 from apps.catalog.models import Product
-from apps.catalog.tests.factories import ProductFactory
+from apps.catalog.tests.factories import ProductFactory, variants_set
 
 pytestmark = pytest.mark.django_db
 
@@ -90,7 +90,7 @@ def test_search_stems_english_words(api_client, goods):
 
 @pytest.mark.postgres
 def test_explicit_ordering_wins_over_relevance(api_client, goods):
-    Product.objects.filter(slug="nails").update(price="1.00")
+    variants_set(Product.objects.get(slug="nails"), price="1.00")
 
     assert slugs(api_client.get(LIST, {"search": "hammer", "ordering": "price"})) == ["nails", "claw-hammer"]
 

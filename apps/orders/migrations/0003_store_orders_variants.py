@@ -101,6 +101,14 @@ def split_orders_by_store(apps, schema_editor):
         )
 
 
+def foreign_keys_checked_now(apps, schema_editor):
+    """Run the foreign-key checks the data step left pending (PostgreSQL defers them to the commit):
+    the schema editor creates this migration's deferred indexes and constraints after its
+    operations, and PostgreSQL refuses to alter a table with pending trigger events."""
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -172,4 +180,5 @@ class Migration(migrations.Migration):
             constraint=models.CheckConstraint(condition=models.Q(('total__gte', 0)), name='orders_store_order_total_not_negative'),
         ),
         migrations.RunPython(split_orders_by_store, migrations.RunPython.noop),
+        migrations.RunPython(foreign_keys_checked_now, migrations.RunPython.noop),
     ]

@@ -1,7 +1,10 @@
 """Load many realistic products fast, for load tests and query plans: `seed_bulk --products 100000`.
 
 Products are spread over bulk sellers' stores and the demo category tree (leaves mostly), made
-with bulk_create in batches. On PostgreSQL the search vector is filled by the table's trigger
+with bulk_create in batches, each batch's variants with one more: about a third of the products
+have sizes and/or colours (3 to 12 variants), the rest one variant without options (sku: the
+slug). A product's price and stock are its variants' lowest price and total stock, computed as
+the rows are made (no per-row query). On PostgreSQL the search vector is filled by the table's trigger
 as rows arrive, and the tables are vacuumed and analyzed at the end so the planner (and page-count
 estimates) see the new size.
 """
@@ -22,7 +25,7 @@ from django.utils.text import slugify
 from apps.accounts.models import Store, User
 from apps.catalog.cache import catalog_changed
 from apps.catalog.demo import catalog_seed_categories
-from apps.catalog.models import Category, Product
+from apps.catalog.models import Category, Product, Variant, options_key
 
 ADJECTIVES = (
     *("Classic", "Compact", "Deluxe", "Durable", "Elegant", "Essential", "Handmade", "Heavy-Duty"),
@@ -44,6 +47,16 @@ NOUNS = {
     "Power Tools": ("Drill", "Sander", "Jigsaw", "Angle Grinder", "Router", "Nailer", "Heat Gun"),
     "Measuring": ("Caliper", "Tape Measure", "Spirit Level", "Square", "Thermometer", "Scale", "Micrometer"),
 }
+SIZES = ("S", "M", "L", "XL")
+COLOUR_NAMES = ("Black", "White", "Red", "Blue", "Green", "Grey")
+# (sizes, colours) a product with options gets: 3 to 12 combinations; 0 means no such option.
+OPTION_SHAPES = tuple(
+    (sizes, colours)
+    for sizes in range(len(SIZES) + 1)
+    for colours in range(len(COLOUR_NAMES) + 1)
+    if sizes + colours and 3 <= max(sizes, 1) * max(colours, 1) <= 12 and sizes != 1 and colours != 1
+)
+WITH_OPTIONS = 1 / 3
 PHRASES = (
     "Built to last for years of daily use.",
     "A favourite of professionals and beginners alike.",
@@ -89,7 +102,11 @@ class Command(BaseCommand):
                 for offset in range(size)
             ]
             with transaction.atomic():
-                Product.objects.bulk_create(batch)
+                Product.objects.bulk_create([product for product, _ in batch])
+                for product, variants in batch:
+                    for variant in variants:
+                        variant.product_id, variant.store_id = product.pk, product.store_id
+                Variant.objects.bulk_create([variant for _, variants in batch for variant in variants])
                 catalog_changed()  # a live app's cached lists show the new products
             made += size
             if made % 20000 < batch_size or made == products:
@@ -100,8 +117,10 @@ class Command(BaseCommand):
             with connection.cursor() as cursor:
                 if connection.in_atomic_block:  # called inside a transaction (tests): no VACUUM there
                     cursor.execute("ANALYZE catalog_product")
+                    cursor.execute("ANALYZE catalog_variant")
                 else:
                     cursor.execute("VACUUM (ANALYZE) catalog_product")
+                    cursor.execute("VACUUM (ANALYZE) catalog_variant")
                 cursor.execute("ANALYZE accounts_user, accounts_store, catalog_category")
         self.stdout.write(
             self.style.SUCCESS(f"Added {made:,} products in {time.monotonic() - started:.1f} s over {stores} stores.")
@@ -132,24 +151,63 @@ class Command(BaseCommand):
         return list(Store.objects.filter(owner_id__in=owners.values()).order_by("pk"))
 
     @staticmethod
+    def _variants(rng: random.Random, *, slug: str, unique: str, price: Decimal) -> tuple[list[dict], list[Variant]]:
+        """The product's options and variants (unsaved; product and store set by the caller). Skus:
+        the slug for a product sold in one form; else the slug's beginning, its unique ending
+        ``unique`` and the option values (at most 64 characters, unique)."""
+        if rng.random() >= WITH_OPTIONS:
+            stock = 0 if rng.random() < 0.1 else rng.randrange(1, 500)
+            return [], [Variant(sku=slug[:64], options={}, options_key="[]", price=price, stock=stock)]
+        sizes, colours = rng.choice(OPTION_SHAPES)
+        options = [{"name": "Size", "values": list(SIZES[:sizes])}] if sizes else []
+        if colours:
+            options.append({"name": "Colour", "values": rng.sample(COLOUR_NAMES, colours)})
+        combinations: list[dict[str, str]] = [{}]
+        for option in options:
+            combinations = [
+                {**combination, option["name"]: value} for combination in combinations for value in option["values"]
+            ]
+        variants = []
+        for combination in combinations:
+            values = combination
+            extra = Decimal(SIZES.index(values["Size"])) if "Size" in values else Decimal(0)
+            variants.append(
+                Variant(
+                    sku=f"{slug[:30].rstrip('-')}-{unique}-{'-'.join(slugify(value) for value in values.values())}",
+                    options=values,
+                    options_key=options_key(values),
+                    price=price + extra,
+                    stock=0 if rng.random() < 0.2 else rng.randrange(1, 60),
+                )
+            )
+        return options, variants
+
+    @staticmethod
     def _product(
         rng: random.Random, *, index: int, run: str, stores: list[Store], leaves: list[Category], roots: list[Category]
-    ) -> Product:
+    ) -> tuple[Product, list[Variant]]:
+        """A product with its variants; its price and stock derived from them."""
         category = rng.choice(leaves) if rng.random() < 0.95 else rng.choice(roots)
         noun = rng.choice(NOUNS.get(category.name) or NOUNS["Hand Tools"])
         name = f"{rng.choice(ADJECTIVES)} {rng.choice(MATERIALS)} {noun}"
         roll = rng.random()
         status = Product.Status.ACTIVE if roll < 0.95 else Product.Status.DRAFT if roll < 0.98 else "archived"
         rated = rng.random() < 0.6
-        return Product(
+        unique = f"{run}{index:x}"
+        slug = f"{slugify(name)[:60]}-{unique}"
+        price = Decimal(rng.randrange(199, 200_000)) / 100
+        options, variants = Command._variants(rng, slug=slug, unique=unique, price=price)
+        product = Product(
             store=rng.choice(stores),
             category=category,
             name=name,
-            slug=f"{slugify(name)[:60]}-{run}{index:x}",
+            slug=slug,
             description=f"{name}. " + " ".join(rng.sample(PHRASES, 3)),
-            price=Decimal(rng.randrange(199, 200_000)) / 100,
-            stock=0 if rng.random() < 0.1 else rng.randrange(1, 500),
+            options=options,
+            price=min(variant.price for variant in variants),
+            stock=sum(variant.stock for variant in variants),
             status=status,
             rating_avg=Decimal(rng.randrange(100, 501)) / 100 if rated else None,
             rating_count=rng.randrange(1, 400) if rated else 0,
         )
+        return product, variants
