@@ -2,10 +2,11 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from apps.accounts.serializers import CountryCodeField, StoreRefSerializer
+from apps.accounts.serializers import StoreRefSerializer
 from apps.cart.models import MAX_QUANTITY_PER_LINE
 from apps.catalog.serializers import media_url
 from apps.core.fields import JSONCharField
+from apps.shipping.serializers import AnyCaseCountryField
 
 
 class CartProductSerializer(serializers.Serializer):
@@ -69,7 +70,7 @@ class CartItemUpdateInputSerializer(serializers.Serializer):
 class ShippingOptionsQuerySerializer(serializers.Serializer):
     """Exactly one of ``country`` and ``address_id``."""
 
-    country = CountryCodeField(required=False, help_text="ISO 3166-1 alpha-2, any letter case.")
+    country = AnyCaseCountryField(required=False, help_text="The destination: ISO 3166-1 alpha-2, any letter case.")
     address_id = serializers.IntegerField(min_value=1, required=False, help_text="One of the user's addresses.")
 
     def validate(self, attrs):

@@ -79,7 +79,7 @@ def cart_item_add(*, user: User, product_slug: str, quantity: int, variant_sku: 
         raise OwnProduct()
     if variant_sku is None and product.options:
         raise VariantRequired()
-    variant = product.chosen
+    variant = getattr(product, "chosen", None)  # not set when the join found no variant
     if variant is None or not variant.is_active:
         raise NotFound("Variant not found.")
     total = quantity + (product.line_quantity or 0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from apps.accounts.serializers import CountryCodeField
@@ -11,6 +12,19 @@ from apps.core.fields import JSONBooleanField, JSONCharField
 MAX_DAYS = 365
 # Every ISO 3166-1 alpha-2 code fits (there are 249); a longer list can only repeat them.
 MAX_COUNTRIES = 250
+
+
+@extend_schema_field(
+    {
+        "type": "string",
+        "pattern": "^[A-Za-z]{2}$",
+        "description": "An ISO 3166-1 alpha-2 code, any letter case (a value of CountryEnum).",
+    }
+)
+class AnyCaseCountryField(CountryCodeField):
+    """An address's country field (alpha-2 only, any letter case, answered upper case), described
+    as what it takes: CountryEnum lists the codes in upper case only, and a second name for that
+    enum (``countries`` would make "CountriesEnum") is a schema warning."""
 
 
 class ShippingRateOutputSerializer(serializers.Serializer):
@@ -40,7 +54,7 @@ class ShippingRateInputSerializer(serializers.Serializer):
 
     name = JSONCharField(max_length=100)
     countries = serializers.ListField(
-        child=CountryCodeField(),
+        child=AnyCaseCountryField(),
         max_length=MAX_COUNTRIES,
         required=False,
         default=list,
