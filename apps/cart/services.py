@@ -48,7 +48,10 @@ def _product_with_line(*, cart: Cart, slug: str, sku: str | None) -> Product | N
 
 
 def _variant_label(product: Product, variant: Variant) -> str:
-    values = ", ".join(str(value) for value in variant.options.values())
+    """ "Shirt (Red, M)": the values in the product's order of options (a JSON object's key order
+    is not kept by PostgreSQL's jsonb)."""
+    names = [option["name"] for option in product.options]
+    values = ", ".join(str(variant.options[name]) for name in names if name in variant.options)
     return f"{product.name} ({values})" if values else product.name
 
 
