@@ -1,8 +1,11 @@
 """Sellers' shipping rates through the API: /api/v1/users/me/store/shipping-rates/ and .../{id}/."""
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 
 from apps.accounts.tests.factories import StoreFactory, UserFactory
 from apps.orders.models import Order, StoreOrder
@@ -158,6 +161,28 @@ def test_the_limit_counts_only_my_stores_rates(seller_client, seller):
     response = seller_client.post(RATES, EXPRESS, format="json")
 
     assert response.status_code == 201
+    assert ShippingRate.objects.filter(store=seller.store).count() == MAX_RATES_PER_STORE
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_creates_cannot_pass_the_limit_together(seller, client_for):
+    """Creates race for the last free place: the owner's row lock lets exactly one in."""
+    ShippingRateFactory.create_batch(MAX_RATES_PER_STORE - 1, store=seller.store)
+    clients = [client_for(seller) for _ in range(6)]
+    barrier = threading.Barrier(len(clients))
+
+    def create(client):
+        try:
+            barrier.wait()
+            return client.post(RATES, EXPRESS, format="json").status_code
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=len(clients)) as pool:
+        codes = sorted(pool.map(create, clients))
+
+    assert codes == [201] + [400] * (len(clients) - 1)
     assert ShippingRate.objects.filter(store=seller.store).count() == MAX_RATES_PER_STORE
 
 
