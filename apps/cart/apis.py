@@ -1,10 +1,16 @@
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.cart import selectors, services
-from apps.cart.serializers import CartItemAddInputSerializer, CartItemUpdateInputSerializer, CartOutputSerializer
+from apps.cart.serializers import (
+    CartItemAddInputSerializer,
+    CartItemUpdateInputSerializer,
+    CartOutputSerializer,
+    CartStoreShippingOutputSerializer,
+    ShippingOptionsQuerySerializer,
+)
 
 
 def _cart_response(request, status_code: int = status.HTTP_200_OK) -> Response:
@@ -24,12 +30,29 @@ class CartApi(APIView):
 
 
 class CartItemListApi(APIView):
-    @extend_schema(request=CartItemAddInputSerializer, responses={201: CartOutputSerializer}, tags=["cart"])
+    @extend_schema(
+        request=CartItemAddInputSerializer,
+        responses={
+            201: CartOutputSerializer,
+            400: OpenApiResponse(
+                description="A field's errors (quantity over 99 on a line, a 101st line); own_product; "
+                "variant_required: the product has options and no variant was named."
+            ),
+            404: OpenApiResponse(
+                description="not_found: the product is not for sale, or the variant is not one of its active ones."
+            ),
+            409: OpenApiResponse(description="insufficient_stock, with product, variant, requested and available."),
+        },
+        tags=["cart"],
+    )
     def post(self, request):
         data = CartItemAddInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         services.cart_item_add(
-            user=request.user, product_slug=data.validated_data["product"], quantity=data.validated_data["quantity"]
+            user=request.user,
+            product_slug=data.validated_data["product"],
+            variant_sku=data.validated_data["variant"],
+            quantity=data.validated_data["quantity"],
         )
         return _cart_response(request, status.HTTP_201_CREATED)
 
@@ -46,3 +69,20 @@ class CartItemDetailApi(APIView):
     def delete(self, request, item_id: int):
         services.cart_item_remove(user=request.user, item_id=item_id)
         return _cart_response(request)
+
+
+class CartShippingOptionsApi(APIView):
+    @extend_schema(
+        parameters=[ShippingOptionsQuerySerializer],
+        responses={
+            200: CartStoreShippingOutputSerializer(many=True),
+            400: OpenApiResponse(description="country and address_id: exactly one of them; a bad country code."),
+            404: OpenApiResponse(description="not_found: no such address of the user's."),
+        },
+        tags=["cart"],
+    )
+    def get(self, request):
+        query = ShippingOptionsQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        stores = selectors.cart_shipping_options(user=request.user, **query.validated_data)
+        return Response(CartStoreShippingOutputSerializer(stores, many=True).data)

@@ -11,7 +11,8 @@ MAX_LINES = 100
 
 class Cart(TimeStampedModel):
     """The one server-side cart of a user. Its row is the lock that serialises cart writes and
-    checkout for that user."""
+    checkout for that user; writes lock it without saving it (its lines carry their own
+    ``updated_at``)."""
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="cart")
 

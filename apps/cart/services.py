@@ -1,86 +1,126 @@
-"""Writes for the cart. Each runs under the cart row's lock, so one user's concurrent requests
-(and their checkout) are applied one after another."""
+"""Writes for the cart. Each runs under the cart row's lock (taken first, before any other row),
+so one user's concurrent requests (and their checkout) are applied one after another.
+
+A line is a quantity of one variant: two variants of one product are two lines. Adding to the
+cart takes no stock; stock is checked against the variant's, and taken only at checkout."""
 
 from __future__ import annotations
 
 from django.db import transaction
+from django.db.models import Count, FilteredRelation, OuterRef, Q, Subquery
+from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
 from apps.accounts.models import User
-from apps.cart.exceptions import OwnProduct
+from apps.cart.exceptions import OwnProduct, VariantRequired
 from apps.cart.locks import lock_cart
 from apps.cart.models import MAX_LINES, MAX_QUANTITY_PER_LINE, Cart, CartItem
 from apps.catalog.exceptions import OutOfStock
-from apps.catalog.models import Product
+from apps.catalog.models import Product, Variant, options_key
 from apps.core.exceptions import NotFound
 
-
-def _for_sale(queryset):
-    return queryset.filter(status=Product.Status.ACTIVE, store__is_active=True)
-
-
-def _buyable_product(*, slug: str, user: User) -> Product:
-    product = _for_sale(Product.objects.select_related("store").filter(slug=slug)).first()
-    if product is None:
-        raise NotFound("Product not found.")
-    if product.store.owner_id == user.pk:
-        raise OwnProduct()
-    return product
+# The one variant of a product sold in one form has no options.
+NO_OPTIONS_KEY = options_key({})
 
 
-def _check_stock(*, product: Product, quantity: int) -> None:
-    if quantity > product.stock:
+def _for_sale(product: Product) -> bool:
+    return product.status == Product.Status.ACTIVE and product.store.is_active
+
+
+def _product_with_line(*, cart: Cart, slug: str, sku: str | None) -> Product | None:
+    """The product ``slug`` with its store, in one query, and with what adding to ``cart`` needs:
+    ``chosen``, its variant ``sku`` (without a sku, its variant without options; None when it has no
+    such variant); ``line_quantity``, the quantity of the cart's line of that variant (None: no
+    line); ``line_count``, the cart's number of lines (None: none)."""
+    chosen = Q(variants__sku=sku) if sku is not None else Q(variants__options_key=NO_OPTIONS_KEY)
+    lines = CartItem.objects.filter(cart_id=cart.pk)
+    return (
+        Product.objects.filter(slug=slug)
+        .annotate(chosen=FilteredRelation("variants", condition=chosen))
+        .select_related("store", "chosen")
+        .defer("description", "search_vector")
+        .annotate(
+            line_quantity=Subquery(lines.filter(variant_id=OuterRef("chosen__id")).values("quantity")[:1]),
+            line_count=Subquery(lines.order_by().values("cart_id").annotate(n=Count("pk")).values("n")),
+        )
+        .first()
+    )
+
+
+def _variant_label(product: Product, variant: Variant) -> str:
+    """ "Shirt (Red, M)": the values in the product's order of options (a JSON object's key order
+    is not kept by PostgreSQL's jsonb)."""
+    names = [option["name"] for option in product.options]
+    values = ", ".join(str(variant.options[name]) for name in names if name in variant.options)
+    return f"{product.name} ({values})" if values else product.name
+
+
+def _check_stock(*, product: Product, variant: Variant, quantity: int) -> None:
+    """Raises OutOfStock (409 ``insufficient_stock``) when ``variant`` has fewer than ``quantity``."""
+    if quantity > variant.stock:
         raise OutOfStock(
-            f"Only {product.stock} of {product.name} in stock.",
-            extra={"product": product.slug, "requested": quantity, "available": product.stock},
+            f"Only {variant.stock} of {_variant_label(product, variant)} in stock.",
+            extra={"product": product.slug, "variant": variant.sku, "requested": quantity, "available": variant.stock},
         )
 
 
 @transaction.atomic
-def cart_item_add(*, user: User, product_slug: str, quantity: int) -> Cart:
-    """Add ``quantity`` of a product, merging into its line. Raises NotFound (unknown, draft or
-    archived), OwnProduct, ValidationError (over 99 on a line or over 100 lines), OutOfStock."""
+def cart_item_add(*, user: User, product_slug: str, quantity: int, variant_sku: str | None = None) -> Cart:
+    """Add ``quantity`` of a variant of a product, merging into the cart's line of that variant.
+
+    ``variant_sku`` names one of the product's active variants; it may be left out for a product
+    sold in one form (its one variant), not for a product with options. Raises NotFound (product
+    unknown, draft, archived or of a closed store; variant unknown, inactive or another product's),
+    OwnProduct, VariantRequired, ValidationError (over 99 on a line, or a 101st line), OutOfStock
+    (more than the variant's stock, counting what the line holds). Nothing changes when it raises.
+    Six statements, SAVEPOINT and RELEASE included: the cart's lock, the product, one write."""
     cart = lock_cart(user=user)
-    product = _buyable_product(slug=product_slug, user=user)
-    item = cart.items.filter(product=product).first()
-    total = quantity + (item.quantity if item else 0)
+    product = _product_with_line(cart=cart, slug=product_slug, sku=variant_sku)
+    if product is None or not _for_sale(product):
+        raise NotFound("Product not found.")
+    if product.store.owner_id == user.pk:
+        raise OwnProduct()
+    if variant_sku is None and product.options:
+        raise VariantRequired()
+    variant = getattr(product, "chosen", None)  # not set when the join found no variant
+    if variant is None or not variant.is_active:
+        raise NotFound("Variant not found.")
+    total = quantity + (product.line_quantity or 0)
     if total > MAX_QUANTITY_PER_LINE:
         raise ValidationError({"quantity": [f"At most {MAX_QUANTITY_PER_LINE} of one product per cart line."]})
-    if item is None and cart.items.count() >= MAX_LINES:
+    if product.line_quantity is None and (product.line_count or 0) >= MAX_LINES:
         raise ValidationError({"product": [f"A cart holds at most {MAX_LINES} different products."]})
-    _check_stock(product=product, quantity=total)
-    if item is None:
-        variant = product.variants.filter(is_active=True).order_by("pk").first()  # interim: variants come next
+    _check_stock(product=product, variant=variant, quantity=total)
+    if product.line_quantity is None:
         CartItem.objects.create(cart=cart, product=product, variant=variant, quantity=total)
     else:
-        item.quantity = total
-        item.save(update_fields=["quantity", "updated_at"])
-    cart.save(update_fields=["updated_at"])
+        CartItem.objects.filter(cart=cart, variant=variant).update(quantity=total, updated_at=timezone.now())
     return cart
 
 
 @transaction.atomic
 def cart_item_set_quantity(*, user: User, item_id: int, quantity: int) -> Cart:
+    """Set a line's quantity. Raises NotFound (not a line of this user's cart; or its product or
+    variant no longer for sale: the buyer removes it) and OutOfStock (more than the variant's stock)."""
     cart = lock_cart(user=user)
-    item = cart.items.select_related("product").filter(pk=item_id).first()
+    item = cart.items.select_related("product__store", "variant").filter(pk=item_id).first()
     if item is None:
         raise NotFound("Cart item not found.")
-    if not _for_sale(Product.objects.filter(pk=item.product_id)).exists():
+    if not _for_sale(item.product) or not item.variant.is_active:
         raise NotFound("This product is no longer for sale; remove it from the cart.")
-    _check_stock(product=item.product, quantity=quantity)
+    _check_stock(product=item.product, variant=item.variant, quantity=quantity)
     item.quantity = quantity
     item.save(update_fields=["quantity", "updated_at"])
-    cart.save(update_fields=["updated_at"])
     return cart
 
 
 @transaction.atomic
 def cart_item_remove(*, user: User, item_id: int) -> Cart:
+    """Remove a line. Raises NotFound when it is not a line of this user's cart."""
     cart = lock_cart(user=user)
     deleted, _ = cart.items.filter(pk=item_id).delete()
     if not deleted:
         raise NotFound("Cart item not found.")
-    cart.save(update_fields=["updated_at"])
     return cart
 
 

@@ -8,11 +8,27 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
+from django.db.models import QuerySet
 
+from apps.accounts.models import Store
+from apps.core.exceptions import NotFound
 from apps.core.money import money
 from apps.shipping.models import ShippingRate
 
 FLAT_RATE_NAME = "Standard"
+
+
+def shipping_rate_list_for_store(*, store: Store) -> QuerySet[ShippingRate]:
+    """The store's rates, inactive ones included, cheapest first."""
+    return ShippingRate.objects.filter(store=store).order_by("price", "id")
+
+
+def shipping_rate_get_for_store(*, store: Store, rate_id: int) -> ShippingRate:
+    """One of the store's rates; another store's (or none) is NotFound, never revealed."""
+    rate = ShippingRate.objects.filter(store=store, pk=rate_id).first()
+    if rate is None:
+        raise NotFound("Shipping rate not found.")
+    return rate
 
 
 @dataclass(frozen=True)
