@@ -11,7 +11,7 @@ from apps.catalog.models import Product
 from apps.catalog.tests.factories import ProductFactory
 from apps.orders.models import Order
 from apps.orders.services import order_place
-from apps.orders.tests.factories import ADDRESS, fill_cart
+from apps.orders.tests.factories import ADDRESS, fill_cart, stock_set
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -35,7 +35,7 @@ def test_thirty_buyers_racing_for_five_units_make_exactly_five_orders(client_for
     product = ProductFactory(stock=5)
     buyers = UserFactory.create_batch(30)
     for buyer in buyers:
-        Product.objects.filter(pk=product.pk).update(stock=5)
+        stock_set(product, 5)
         fill_cart(buyer, (product, 1))
     clients = [client_for(buyer) for buyer in buyers]
 
