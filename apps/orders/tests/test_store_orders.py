@@ -8,9 +8,11 @@ from django.utils import timezone
 
 from apps.accounts.tests.factories import AddressFactory, StoreFactory, UserFactory
 from apps.cart.models import CartItem
+from apps.catalog.exceptions import OutOfStock
 from apps.catalog.models import Product, Variant
 from apps.catalog.stock import products_refresh
 from apps.catalog.tests.factories import ProductFactory, VariantFactory
+from apps.orders import services
 from apps.orders.models import LineStatus, Order, StoreOrder, StoreOrderStatus
 from apps.orders.services import orders_expire
 from apps.orders.tests.factories import ADDRESS, fill_cart, fill_cart_variants
@@ -428,3 +430,24 @@ def test_the_seller_list_shows_store_orders_newest_first_in_constant_queries(cli
     assert small["results"][0]["number"] == numbers[-1]
     assert all(len(order["items"]) == 1 for order in full["results"])
     assert all(order["store_order"]["status"] == "pending" for order in full["results"])
+
+
+def test_stock_sold_between_the_check_and_the_take_moves_nothing(buyer, monkeypatch):
+    """Without row locks (SQLite), another checkout can take a unit after the check: the one
+    conditional statement then takes nothing at all, not the lines that still had stock."""
+    _, small, medium = shirt(small=(Decimal("10.00"), 1), medium=(Decimal("12.00"), 5))
+    fill_cart_variants(buyer, (small, 2), (medium, 1))
+    real_lock = services.lock_variants
+
+    def read_before_the_other_sale(*, ids):
+        locked = real_lock(ids=ids)
+        locked[small.pk].stock = 2  # what an unlocked read saw before another checkout took a unit
+        return locked
+
+    monkeypatch.setattr(services, "lock_variants", read_before_the_other_sale)
+
+    with pytest.raises(OutOfStock):
+        services.order_place(buyer=buyer, shipping_address=ADDRESS)
+
+    assert stock_of(small, medium) == [1, 5]
+    assert not Order.objects.exists()
