@@ -1,6 +1,6 @@
 """Named row locks of orders (one helper per lock).
 
-Lock order across the project: cart, then products by primary key, then the order, then its
+Lock order across the project: cart, then variants by primary key, then the order, then its
 payments, then their refunds; a row joined in a lock query is read, not locked (``of=("self",)``).
 Nothing holds a lock while it calls a payment provider."""
 
