@@ -1,8 +1,8 @@
 """Writes for orders: placing one from the cart, the state machine, cancellation, shipping,
 delivery, expiry.
 
-Locks are always taken in one order (cart, then variants by primary key, then the order) so
-that concurrent checkouts and cancellations cannot deadlock. Stock moves only with conditional
+Locks are always taken in one order (apps/orders/locks.py: cart, order, variants by primary key)
+so that concurrent checkouts and cancellations cannot deadlock. Stock moves only with conditional
 ``F()`` updates inside the transaction that records why it moved. This package never calls a
 payment provider: apps.checkout does, after these transactions commit.
 """
