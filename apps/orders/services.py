@@ -274,6 +274,9 @@ def _stock_take(*, variants: Mapping[int, Variant], quantities: Mapping[int, int
     except IntegrityError:
         taken = -1
     if taken != len(ids):
+        # What is left now, when the database can still answer (after an IntegrityError it cannot).
+        rows = Variant.objects.filter(pk__in=ids, is_active=True).values_list("pk", "stock") if taken >= 0 else []
+        available = dict(rows)
         raise OutOfStock(
             extra={
                 "products": [
@@ -281,9 +284,10 @@ def _stock_take(*, variants: Mapping[int, Variant], quantities: Mapping[int, int
                         "product": variants[pk].product.slug,
                         "variant": variants[pk].sku,
                         "requested": quantities[pk],
-                        "available": 0,
+                        "available": available.get(pk, 0),
                     }
                     for pk in ids
+                    if available.get(pk, 0) < quantities[pk]
                 ]
             }
         )

@@ -446,8 +446,11 @@ def test_stock_sold_between_the_check_and_the_take_moves_nothing(buyer, monkeypa
 
     monkeypatch.setattr(services, "lock_variants", read_before_the_other_sale)
 
-    with pytest.raises(OutOfStock):
+    with pytest.raises(OutOfStock) as raised:
         services.order_place(buyer=buyer, shipping_address=ADDRESS)
 
+    assert raised.value.extra["products"] == [
+        {"product": small.product.slug, "variant": small.sku, "requested": 2, "available": 1}
+    ]
     assert stock_of(small, medium) == [1, 5]
     assert not Order.objects.exists()
