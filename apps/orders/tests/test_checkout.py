@@ -238,9 +238,9 @@ def test_placing_ten_lines_from_three_stores_costs_at_most_20_statements(buyer):
 def test_checkout_query_budget(client_for):
     """The whole POST /checkout/ with an immediate payment costs the same whatever the number of
     lines or stores: stock moves in one statement, store orders and lines are written in bulk.
-    54 statements on SQLite, savepoints included (about 20 of them): each provider answer is
-    recorded against the payment row read under its lock (a stale read moved payments back), and
-    the attempt that pays the order is marked as such."""
+    54 statements on SQLite and PostgreSQL, savepoints included (about 20 of them): each provider
+    answer is recorded against the payment row read under its lock (a stale read moved payments
+    back), and the attempt that pays the order is marked as such."""
     one = _checkout_queries(client_for, UserFactory(), lines=1, stores=1)
     ten = _checkout_queries(client_for, UserFactory(), lines=10, stores=3)
     assert ten == one
