@@ -21,7 +21,7 @@ from django.utils.html import format_html, format_html_join
 
 from apps.checkout import services
 from apps.core.exceptions import ApplicationError
-from apps.orders.models import Order, OrderEvent, OrderLine
+from apps.orders.models import Order, OrderEvent, OrderLine, StoreOrder
 from apps.payments.models import Payment, Refund
 from apps.payments.providers.base import ProviderError, RefundStatus
 
@@ -79,9 +79,37 @@ class ViewOnlyInline(admin.TabularInline):
         return False
 
 
+class StoreOrderInline(ViewOnlyInline):
+    model = StoreOrder
+    fields = [
+        "store_name",
+        "status",
+        "subtotal",
+        "shipping",
+        "total",
+        "shipping_method",
+        "commission_rate",
+        "commission",
+        "carrier",
+        "tracking_number",
+        "shipped_at",
+        "delivered_at",
+    ]
+    readonly_fields = fields
+
+
 class OrderLineInline(ViewOnlyInline):
     model = OrderLine
-    fields = ["product_name", "store_name", "unit_price", "quantity", "line_total", "status", "carrier"]
+    fields = [
+        "product_name",
+        "variant_sku",
+        "store_name",
+        "unit_price",
+        "quantity",
+        "line_total",
+        "status",
+        "carrier",
+    ]
     readonly_fields = fields
 
 
@@ -141,7 +169,7 @@ class OrderAdmin(ViewOnlyAdmin):
         "cancelled_at",
         "refunds",
     ]
-    inlines = [OrderLineInline, PaymentInline, OrderEventInline]
+    inlines = [StoreOrderInline, OrderLineInline, PaymentInline, OrderEventInline]
     actions = ["accept_reviewed_payment", "refund_what_was_received", "cancel_and_refund"]
 
     def has_settle_permission(self, request) -> bool:

@@ -33,9 +33,16 @@ class CheckoutApi(IdempotentMixin, APIView):
         request=CheckoutInputSerializer,
         responses={
             201: OrderDetailOutputSerializer,
+            400: OpenApiResponse(
+                description="Validation ({field: [...]}), shipping_rates naming a rate that is not one of that "
+                "store's options for the address (another store's, inactive, not shipping there) or a store not in "
+                "the cart; empty_cart; invalid_payment_method."
+            ),
             409: OpenApiResponse(
-                description="insufficient_stock, with {product, requested, available} per line; amount_out_of_range "
-                "(the total, shipping included, is below 0.50 or above 999999.99), with min_amount and max_amount; "
+                description="insufficient_stock, with {product, variant (sku), requested, available} per line; "
+                "no_shipping_rate, with stores: [slug] (stores whose rates none ship to the address); "
+                "amount_out_of_range (the total, shipping included, is below 0.50 or above 999999.99), with "
+                "min_amount and max_amount; "
                 "idempotency_conflict. Nothing changed. Once the order is placed the answer is 201, whatever the "
                 "payment did: payment.status failed (a decline, or failure_code invalid_payment_method) or pending."
             ),
@@ -52,6 +59,7 @@ class CheckoutApi(IdempotentMixin, APIView):
             payment_method=data.validated_data.get("payment_method"),
             idempotency_key=request.headers.get(HEADER),
             request_hash=request_fingerprint(request),
+            shipping_rates=data.validated_data.get("shipping_rates"),
         )
         return Response(_detail(order.number, request), status=status.HTTP_201_CREATED)
 

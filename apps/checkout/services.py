@@ -78,10 +78,13 @@ def checkout_place(
     payment_method: str | None = None,
     idempotency_key: str | None = None,
     request_hash: str = "",
+    shipping_rates: dict[str, int | None] | None = None,
 ) -> Order:
-    """Place the buyer's cart as an order and start its payment (confirming it at once with a
-    ``payment_method``). Raises, before anything changes: InvalidPaymentMethod (a method the
-    provider never accepts), EmptyCart, OutOfStock, AmountOutOfRange. After the order exists,
+    """Place the buyer's cart as an order, each store shipping with the rate named in
+    ``shipping_rates`` ({store slug: rate id}) or its cheapest, and start its payment (confirming
+    it at once with a ``payment_method``). Raises, before anything changes: InvalidPaymentMethod (a
+    method the provider never accepts), EmptyCart, OutOfStock, ValidationError naming
+    ``shipping_rates``, NoShippingRate, AmountOutOfRange. After the order exists,
     raises nothing about the payment: the order tells how it went."""
     if payment_method:
         payment_method_check(payment_method=payment_method)
@@ -91,6 +94,7 @@ def checkout_place(
         idempotency_key=idempotency_key,
         request_hash=request_hash,
         amount_limits=AMOUNT_LIMITS,
+        shipping_rates=shipping_rates,
     )
     order = placed.order
     if placed.created or _payment_unfinished(order=order):

@@ -10,7 +10,7 @@ from rest_framework.views import APIView
 
 from apps.core.permissions import IsSeller
 from apps.orders import selectors, services
-from apps.orders.models import Order
+from apps.orders.models import StoreOrder
 from apps.orders.serializers import SellerOrderOutputSerializer, ShipInputSerializer
 
 
@@ -20,12 +20,24 @@ class SellerOrderListApi(ListAPIView):
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
-            return Order.objects.none()
-        return selectors.order_list_for_seller(seller=self.request.user)
+            return StoreOrder.objects.none()
+        return selectors.store_order_list_for_seller(seller=self.request.user)
 
     @extend_schema(tags=["seller"])
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
+
+
+class SellerOrderDetailApi(APIView):
+    permission_classes = [IsSeller]
+
+    @extend_schema(
+        responses={200: SellerOrderOutputSerializer, 404: OpenApiResponse(description="Not this seller's order.")},
+        tags=["seller"],
+    )
+    def get(self, request, number: str):
+        part = selectors.store_order_get_for_seller(seller=request.user, number=number)
+        return Response(SellerOrderOutputSerializer(part).data)
 
 
 class SellerOrderShipApi(APIView):
@@ -35,7 +47,10 @@ class SellerOrderShipApi(APIView):
         request=ShipInputSerializer,
         responses={
             200: SellerOrderOutputSerializer,
-            409: OpenApiResponse(description="invalid_transition: not paid yet, or shipped already."),
+            404: OpenApiResponse(description="Not this seller's order."),
+            409: OpenApiResponse(
+                description="invalid_transition: not paid yet, or this store's part shipped already; needs_review."
+            ),
         },
         tags=["seller"],
     )
@@ -43,5 +58,5 @@ class SellerOrderShipApi(APIView):
         data = ShipInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         services.order_ship_lines(seller=request.user, number=number, **data.validated_data)
-        order = selectors.order_list_for_seller(seller=request.user).get(number=number)
-        return Response(SellerOrderOutputSerializer(order).data)
+        part = selectors.store_order_get_for_seller(seller=request.user, number=number)
+        return Response(SellerOrderOutputSerializer(part).data)

@@ -36,3 +36,16 @@ class AmountOutOfRange(Conflict):
 class OrderUnderReview(Conflict):
     default_detail = "A payment of this order is being reviewed by staff; it cannot be shipped until they settle it."
     default_code = "needs_review"
+
+
+class NoShippingRate(Conflict):
+    default_detail = "Some stores in your cart do not ship to this address; remove their items or ship elsewhere."
+    default_code = "no_shipping_rate"
+
+    @classmethod
+    def for_stores(cls, *, slugs: list[str], country: str) -> NoShippingRate:
+        """The body names the stores (``stores``: their slugs) that have no rate for ``country``."""
+        return cls(
+            f"{', '.join(slugs)} cannot ship to {country}: remove their items or choose another address.",
+            extra={"stores": slugs},
+        )

@@ -6,12 +6,13 @@ from django.db.models import Prefetch, QuerySet
 
 from apps.accounts.models import User
 from apps.core.exceptions import NotFound
-from apps.orders.models import LineStatus, Order, OrderEvent, OrderLine
+from apps.orders.models import LineStatus, Order, OrderEvent, OrderLine, StoreOrder
 
 
 def _with_details(queryset: QuerySet[Order], *, events: bool) -> QuerySet[Order]:
     queryset = queryset.prefetch_related(
         Prefetch("lines", queryset=OrderLine.objects.order_by("id")),
+        Prefetch("store_orders", queryset=StoreOrder.objects.order_by("id")),
         "payments",  # newest attempt first (the payment model's ordering); its first is the order's payment
     )
     if events:
@@ -38,17 +39,25 @@ def order_get_for_buyer(*, buyer: User, number: str, details: bool = True) -> Or
     return order
 
 
-def order_list_for_seller(*, seller: User) -> QuerySet[Order]:
-    """Orders holding lines of the seller's store, each with only those lines prefetched."""
+def store_order_list_for_seller(*, seller: User) -> QuerySet[StoreOrder]:
+    """The store orders of the seller's store, newest first, each with its order and its lines
+    (this store's only): three queries for a page, whatever its size."""
     store_id = seller.store.pk if hasattr(seller, "store") else None
     return (
-        Order.objects.filter(lines__store_id=store_id)
-        .distinct()
+        StoreOrder.objects.filter(store_id=store_id)
         .order_by("-created_at", "-id")
-        .prefetch_related(
-            Prefetch("lines", queryset=OrderLine.objects.filter(store_id=store_id).order_by("id"), to_attr="own_lines")
-        )
+        .select_related("order")
+        .prefetch_related(Prefetch("lines", queryset=OrderLine.objects.order_by("id")))
     )
+
+
+def store_order_get_for_seller(*, seller: User, number: str) -> StoreOrder:
+    """The seller's store order of the order ``number``; an order without this store's lines (another
+    seller's) is NotFound."""
+    part = store_order_list_for_seller(seller=seller).filter(order__number=number).first()
+    if part is None:
+        raise NotFound("Order not found.")
+    return part
 
 
 def order_line_received(*, buyer: User, product_id: int) -> bool:

@@ -1,9 +1,10 @@
 from rest_framework import serializers
 
 from apps.accounts.models import Address
+from apps.cart.models import MAX_LINES
 from apps.core.exceptions import NotFound
 from apps.core.fields import JSONCharField
-from apps.orders.models import LineStatus, OrderStatus
+from apps.orders.models import LineStatus, OrderStatus, StoreOrderStatus
 
 
 class ShippingAddressSerializer(serializers.Serializer):
@@ -31,6 +32,17 @@ class CheckoutInputSerializer(serializers.Serializer):
     shipping_address = ShippingAddressSerializer(required=False)
     address_id = serializers.IntegerField(required=False, min_value=1)
     payment_method = JSONCharField(required=False, max_length=255)
+    shipping_rates = serializers.DictField(
+        child=serializers.IntegerField(min_value=1, allow_null=True),
+        required=False,
+        help_text='{"<store slug>": shipping rate id}: the rate each store ships with; a store left out (or null) '
+        "ships with its cheapest option to the address's country.",
+    )
+
+    def validate_shipping_rates(self, value: dict) -> dict:
+        if len(value) > MAX_LINES:
+            raise serializers.ValidationError(f"At most {MAX_LINES} stores.")
+        return value
 
     def validate(self, attrs):
         if ("shipping_address" in attrs) == ("address_id" in attrs):
@@ -63,8 +75,11 @@ class StoreSnapshotSerializer(serializers.Serializer):
 
 
 class OrderLineOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
     product_slug = serializers.CharField(read_only=True)
     product_name = serializers.CharField(read_only=True)
+    variant_sku = serializers.CharField(read_only=True)
+    variant_options = serializers.DictField(child=serializers.CharField(), read_only=True)
     store = StoreSnapshotSerializer(source="*", read_only=True)
     unit_price = serializers.DecimalField(max_digits=12, decimal_places=2, read_only=True)
     quantity = serializers.IntegerField(read_only=True)
@@ -72,6 +87,49 @@ class OrderLineOutputSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=LineStatus.choices, read_only=True)
     carrier = serializers.CharField(read_only=True)
     tracking_number = serializers.CharField(read_only=True)
+
+
+class ShippingMethodSerializer(serializers.Serializer):
+    """The shipping option a store order was placed with, as it was then (``min_days``/``max_days``
+    null for the flat rate)."""
+
+    name = serializers.CharField(read_only=True)
+    min_days = serializers.IntegerField(read_only=True, allow_null=True)
+    max_days = serializers.IntegerField(read_only=True, allow_null=True)
+
+    def to_representation(self, method: dict) -> dict:
+        return {"name": method.get("name", ""), "min_days": method.get("min_days"), "max_days": method.get("max_days")}
+
+
+class StoreOrderOutputSerializer(serializers.Serializer):
+    """One store's part of an order, as its buyer sees it."""
+
+    store = StoreSnapshotSerializer(source="*", read_only=True)
+    status = serializers.ChoiceField(choices=StoreOrderStatus.choices, read_only=True)
+    subtotal = serializers.DecimalField(max_digits=12, decimal_places=2, read_only=True)
+    shipping = serializers.DecimalField(max_digits=12, decimal_places=2, read_only=True)
+    total = serializers.DecimalField(max_digits=12, decimal_places=2, read_only=True)
+    shipping_method = ShippingMethodSerializer(read_only=True)
+    carrier = serializers.CharField(read_only=True)
+    tracking_number = serializers.CharField(read_only=True)
+    shipped_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    delivered_at = serializers.DateTimeField(read_only=True, allow_null=True)
+
+
+class SellerStoreOrderSerializer(serializers.Serializer):
+    """The seller's store order: what it ships and what it is paid (commission as snapshotted at
+    checkout; ``seller_net`` = total - commission)."""
+
+    status = serializers.ChoiceField(choices=StoreOrderStatus.choices, read_only=True)
+    subtotal = serializers.DecimalField(max_digits=12, decimal_places=2, read_only=True)
+    shipping = serializers.DecimalField(max_digits=12, decimal_places=2, read_only=True)
+    total = serializers.DecimalField(max_digits=12, decimal_places=2, read_only=True)
+    shipping_method = ShippingMethodSerializer(read_only=True)
+    carrier = serializers.CharField(read_only=True)
+    tracking_number = serializers.CharField(read_only=True)
+    commission_rate = serializers.DecimalField(max_digits=5, decimal_places=2, read_only=True)
+    commission = serializers.DecimalField(max_digits=12, decimal_places=2, read_only=True)
+    seller_net = serializers.DecimalField(max_digits=12, decimal_places=2, read_only=True)
 
 
 class OrderEventOutputSerializer(serializers.Serializer):
@@ -116,11 +174,15 @@ class OrderBaseSerializer(serializers.Serializer):
     total = serializers.DecimalField(max_digits=12, decimal_places=2, read_only=True)
     currency = serializers.CharField(read_only=True)
     shipping_address = ShippingAddressSerializer(read_only=True)
+    stores = StoreOrderOutputSerializer(source="store_orders", many=True, read_only=True)
 
 
 class SellerOrderOutputSerializer(serializers.Serializer):
-    number = serializers.CharField(read_only=True)
-    status = serializers.ChoiceField(choices=OrderStatus.choices, read_only=True)
-    created_at = serializers.DateTimeField(read_only=True)
-    items = OrderLineOutputSerializer(source="own_lines", many=True, read_only=True)
-    shipping_address = ShippingAddressSerializer(read_only=True)
+    """A seller's view of an order, read from its store order: only this store's lines."""
+
+    number = serializers.CharField(source="order.number", read_only=True)
+    status = serializers.ChoiceField(source="order.status", choices=OrderStatus.choices, read_only=True)
+    created_at = serializers.DateTimeField(source="order.created_at", read_only=True)
+    items = OrderLineOutputSerializer(source="lines", many=True, read_only=True)
+    shipping_address = ShippingAddressSerializer(source="order.shipping_address", read_only=True)
+    store_order = SellerStoreOrderSerializer(source="*", read_only=True)

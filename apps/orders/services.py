@@ -1,15 +1,16 @@
 """Writes for orders: placing one from the cart, the state machine, cancellation, shipping,
 delivery, expiry.
 
-Locks are always taken in one order (cart, then products by primary key, then the order) so
-that concurrent checkouts and cancellations cannot deadlock. Stock moves only with conditional
+Locks are always taken in one order (apps/orders/locks.py: cart, order, variants by primary key)
+so that concurrent checkouts and cancellations cannot deadlock. Stock moves only with conditional
 ``F()`` updates inside the transaction that records why it moved. This package never calls a
 payment provider: apps.checkout does, after these transactions commit.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
@@ -17,23 +18,26 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
+from rest_framework.exceptions import ValidationError
 
-from apps.accounts.models import User
+from apps.accounts.models import Store, User
 from apps.cart.locks import lock_cart
 from apps.catalog.cache import catalog_stock_changed
 from apps.catalog.exceptions import OutOfStock
-from apps.catalog.locks import lock_products_for_sale
-from apps.catalog.models import Product
+from apps.catalog.locks import lock_variants
+from apps.catalog.models import Product, Variant
+from apps.catalog.stock import products_refresh
 from apps.core.exceptions import IdempotencyConflict, NotFound
 from apps.core.idempotency import TTL
 from apps.core.money import money
-from apps.orders.exceptions import AmountOutOfRange, EmptyCart, InvalidTransition, OrderUnderReview
+from apps.orders.exceptions import AmountOutOfRange, EmptyCart, InvalidTransition, NoShippingRate, OrderUnderReview
 from apps.orders.locks import lock_order
-from apps.orders.models import LineStatus, Order, OrderEvent, OrderLine, OrderStatus
+from apps.orders.models import LineStatus, Order, OrderEvent, OrderLine, OrderStatus, StoreOrder, StoreOrderStatus
 from apps.orders.notifications import order_paid_notify, order_shipped_notify
-from apps.orders.status import LINE_CASCADE, is_allowed
+from apps.orders.status import LINE_CASCADE, STORE_ORDER_CASCADE, STORE_ORDER_STAMPS, is_allowed
+from apps.shipping.selectors import ShippingOption, shipping_options
 
 
 @dataclass(frozen=True)
@@ -45,9 +49,17 @@ class Placed:
     created: bool
 
 
-def order_place(*, buyer: User, shipping_address: dict[str, Any], idempotency_key: str | None = None) -> Order:
+def order_place(
+    *,
+    buyer: User,
+    shipping_address: dict[str, Any],
+    idempotency_key: str | None = None,
+    shipping_rates: Mapping[str, int | None] | None = None,
+) -> Order:
     """``order_place_once`` for callers that only need the order."""
-    return order_place_once(buyer=buyer, shipping_address=shipping_address, idempotency_key=idempotency_key).order
+    return order_place_once(
+        buyer=buyer, shipping_address=shipping_address, idempotency_key=idempotency_key, shipping_rates=shipping_rates
+    ).order
 
 
 def order_place_once(
@@ -57,14 +69,20 @@ def order_place_once(
     idempotency_key: str | None = None,
     request_hash: str = "",
     amount_limits: tuple[Decimal, Decimal] | None = None,
+    shipping_rates: Mapping[str, int | None] | None = None,
 ) -> Placed:
-    """Turn the buyer's cart into a ``pending_payment`` order, taking stock for every line.
+    """Turn the buyer's cart into a ``pending_payment`` order, taking stock for every line (one
+    line per variant) and making one store order per store, shipped with the rate named for it in
+    ``shipping_rates`` ({store slug: rate id}) or else its cheapest to the address's country.
 
-    All or nothing: raises EmptyCart, OutOfStock (listing each short product) or AmountOutOfRange
-    (the total is outside ``amount_limits``, the amounts the payment provider can charge), and then
-    nothing changes. With an ``idempotency_key``, a retry within its 24 hours and with the same
-    ``request_hash`` finds the order the first request made (``created`` False); the same key
-    with another request raises Conflict ``idempotency_conflict``; after 24 hours the key is free."""
+    All or nothing: raises EmptyCart, OutOfStock (listing each short line: product, variant sku,
+    requested, available), ValidationError naming ``shipping_rates`` (a rate that is not one of
+    that store's options there, a store not in the cart), NoShippingRate (stores whose rates none
+    ship there) or AmountOutOfRange (the total is outside ``amount_limits``, the amounts the
+    payment provider can charge), and then nothing changes. With an ``idempotency_key``, a retry
+    within its 24 hours and with the same ``request_hash`` finds the order the first request made
+    (``created`` False); the same key with another request raises Conflict
+    ``idempotency_conflict``; after 24 hours the key is free."""
     key = idempotency_key or ""
     if key:
         found = _order_for_key(buyer=buyer, key=key, request_hash=request_hash)
@@ -77,6 +95,7 @@ def order_place_once(
             idempotency_key=key,
             request_hash=request_hash,
             amount_limits=amount_limits,
+            shipping_rates=shipping_rates,
         )
     except IntegrityError:
         found = _order_for_key(buyer=buyer, key=key, request_hash=request_hash) if key else None
@@ -101,57 +120,61 @@ def _order_place(
     idempotency_key: str,
     request_hash: str,
     amount_limits: tuple[Decimal, Decimal] | None,
+    shipping_rates: Mapping[str, int | None] | None = None,
 ) -> Order:
     cart = lock_cart(user=buyer)
-    items = list(cart.items.order_by("product_id"))
+    items = list(cart.items.order_by("variant_id"))
     if not items:
         raise EmptyCart()
-    products = lock_products_for_sale(ids=[item.product_id for item in items])
+    variants = lock_variants(ids=[item.variant_id for item in items])
     short = []
     for item in items:
-        product = products[item.product_id]
-        available = product.stock if _is_buyable(product, buyer) else 0
+        variant = variants[item.variant_id]
+        available = variant.stock if _is_buyable(variant, buyer) else 0
         if available < item.quantity:
-            short.append({"product": product.slug, "requested": item.quantity, "available": available})
+            short.append(
+                {
+                    "product": variant.product.slug,
+                    "variant": variant.sku,
+                    "requested": item.quantity,
+                    "available": available,
+                }
+            )
     if short:
         raise OutOfStock(extra={"products": short})
 
     currency = settings.DEFAULT_CURRENCY
-    lines = [
-        OrderLine(
-            product=products[item.product_id],
-            store=products[item.product_id].store,
-            product_name=products[item.product_id].name,
-            product_slug=products[item.product_id].slug,
-            store_name=products[item.product_id].store.name,
-            store_slug=products[item.product_id].store.slug,
-            unit_price=products[item.product_id].price,
-            quantity=item.quantity,
-            line_total=money(products[item.product_id].price * item.quantity),
-            currency=currency,
+    lines = [_line_for(variant=variants[item.variant_id], quantity=item.quantity, currency=currency) for item in items]
+    stores: dict[int, Store] = {}
+    subtotals: dict[int, Decimal] = defaultdict(Decimal)
+    for line in lines:
+        stores[line.store_id] = line.store
+        subtotals[line.store_id] += line.line_total
+    country = str(shipping_address.get("country", "")).upper()
+    chosen = _shipping_choose(stores=stores, subtotals=subtotals, country=country, requested=shipping_rates or {})
+    commission_rate = money(settings.COMMISSION_RATE)
+    store_orders = {
+        store_id: StoreOrder(
+            store=store,
+            store_name=store.name,
+            store_slug=store.slug,
+            subtotal=money(subtotals[store_id]),
+            shipping=chosen[store_id].price,
+            total=money(subtotals[store_id] + chosen[store_id].price),
+            shipping_rate_id=chosen[store_id].id,
+            shipping_method=chosen[store_id].snapshot(),
+            commission_rate=commission_rate,
+            commission=money(commission_rate * subtotals[store_id] / 100),
         )
-        for item in items
-    ]
-    subtotal = money(sum((line.line_total for line in lines), Decimal("0")))
-    shipping = money(settings.SHIPPING_FLAT_RATE * len({line.store.pk for line in lines}))
+        for store_id, store in stores.items()
+    }
+    subtotal = money(sum((part.subtotal for part in store_orders.values()), Decimal("0")))
+    shipping = money(sum((part.shipping for part in store_orders.values()), Decimal("0")))
     total = money(subtotal + shipping)
     if amount_limits is not None:
         order_total_check(total=total, currency=currency, limits=amount_limits)
 
-    # A list shows stock only as in_stock: it changes when a product's last units are taken.
-    catalog_stock_changed(
-        slugs=[products[item.product_id].slug for item in items],
-        lists=any(products[item.product_id].stock <= item.quantity for item in items),
-    )
-    for item in items:
-        taken = Product.objects.filter(
-            pk=item.product_id, stock__gte=item.quantity, status=Product.Status.ACTIVE, store__is_active=True
-        ).update(stock=F("stock") - item.quantity)
-        if taken != 1:  # only possible without row locks (SQLite): the conditional update still holds
-            product = products[item.product_id]
-            raise OutOfStock(
-                extra={"products": [{"product": product.slug, "requested": item.quantity, "available": 0}]}
-            )
+    _stock_take(variants=variants, quantities={item.variant_id: item.quantity for item in items})
     if idempotency_key:  # the key's 24 hours are over for any older order holding it: it is free again
         Order.objects.filter(buyer=buyer, idempotency_key=idempotency_key, created_at__lt=timezone.now() - TTL).update(
             idempotency_key="", idempotency_hash=""
@@ -166,12 +189,117 @@ def _order_place(
         idempotency_key=idempotency_key,
         idempotency_hash=request_hash if idempotency_key else "",
     )
+    for part in store_orders.values():
+        part.order = order
+    StoreOrder.objects.bulk_create(store_orders.values())
     for line in lines:
-        line.order = order
+        line.order, line.store_order = order, store_orders[line.store_id]
     OrderLine.objects.bulk_create(lines)
     cart.items.all().delete()
     order_transition(order=order, to=order.status, actor=buyer, note="checkout", created=True)
     return order
+
+
+def _line_for(*, variant: Variant, quantity: int, currency: str) -> OrderLine:
+    """An order line for ``quantity`` of a locked ``variant``, snapshotting its product's name, its
+    sku, options and price, and its store."""
+    product = variant.product
+    return OrderLine(
+        product=product,
+        variant=variant,
+        store=product.store,
+        product_name=product.name,
+        product_slug=product.slug,
+        variant_sku=variant.sku,
+        variant_options=dict(variant.options),
+        store_name=product.store.name,
+        store_slug=product.store.slug,
+        unit_price=variant.price,
+        quantity=quantity,
+        line_total=money(variant.price * quantity),
+        currency=currency,
+    )
+
+
+def _shipping_choose(
+    *,
+    stores: Mapping[int, Store],
+    subtotals: Mapping[int, Decimal],
+    country: str,
+    requested: Mapping[str, int | None],
+) -> dict[int, ShippingOption]:
+    """The shipping option of each store in the order: the one the buyer named in ``requested``
+    (``{store slug: rate id}``), else (left out, or null) the store's cheapest for ``country``.
+
+    Raises ValidationError naming ``shipping_rates`` for a slug of no store in the cart, or an id
+    that is not one of that store's options there (another store's, inactive, not shipping to
+    ``country``); NoShippingRate listing the stores whose rates none ship to ``country``."""
+    by_slug = {store.slug: store_id for store_id, store in stores.items()}
+    options = shipping_options(store_subtotals=subtotals, country=country)
+    errors = [f'"{slug}" is not a store in your cart.' for slug in requested if slug not in by_slug]
+    chosen: dict[int, ShippingOption] = {}
+    nowhere = []
+    for store_id, store in stores.items():
+        rate_id = requested.get(store.slug)
+        if not options[store_id]:
+            nowhere.append(store.slug)
+        elif rate_id is None:
+            chosen[store_id] = options[store_id][0]
+        else:
+            match = next((option for option in options[store_id] if option.id == rate_id), None)
+            if match is None:
+                errors.append(f"{rate_id} is not a shipping rate of {store.slug} that ships to {country}.")
+            else:
+                chosen[store_id] = match
+    if errors:
+        raise ValidationError({"shipping_rates": errors})
+    if nowhere:
+        raise NoShippingRate.for_stores(slugs=sorted(nowhere), country=country)
+    return chosen
+
+
+def _stock_take(*, variants: Mapping[int, Variant], quantities: Mapping[int, int]) -> None:
+    """Take ``quantities`` ({variant id: units}) of the locked ``variants`` in ONE conditional
+    statement: every variant must still hold its units, or nothing moves and OutOfStock is raised
+    (only possible without row locks, on SQLite; the database's stock >= 0 check backs it too).
+    Then the products' derived stock is refreshed and the cached catalog retired."""
+    ids = sorted(quantities)
+    enough = Q()
+    for pk in ids:
+        enough |= Q(pk=pk, stock__gte=quantities[pk], is_active=True)
+    try:
+        taken = Variant.objects.filter(enough).update(
+            stock=Case(*(When(pk=pk, then=F("stock") - quantities[pk]) for pk in ids), default=F("stock"))
+        )
+    except IntegrityError:
+        taken = -1
+    if taken != len(ids):
+        # What is left now, when the database can still answer (after an IntegrityError it cannot).
+        rows = Variant.objects.filter(pk__in=ids, is_active=True).values_list("pk", "stock") if taken >= 0 else []
+        available = dict(rows)
+        raise OutOfStock(
+            extra={
+                "products": [
+                    {
+                        "product": variants[pk].product.slug,
+                        "variant": variants[pk].sku,
+                        "requested": quantities[pk],
+                        "available": available.get(pk, 0),
+                    }
+                    for pk in ids
+                    if available.get(pk, 0) < quantities[pk]
+                ]
+            }
+        )
+    products_refresh(product_ids={variant.product_id for variant in variants.values()})
+    # A list shows stock only as in_stock: it changes when a product's last units are taken.
+    left: dict[int, int] = {}
+    for pk in ids:
+        product = variants[pk].product
+        left[product.pk] = left.get(product.pk, product.stock) - quantities[pk]
+    catalog_stock_changed(
+        slugs=[variant.product.slug for variant in variants.values()], lists=any(units <= 0 for units in left.values())
+    )
 
 
 def order_total_check(*, total: Decimal, currency: str, limits: tuple[Decimal, Decimal]) -> None:
@@ -181,8 +309,14 @@ def order_total_check(*, total: Decimal, currency: str, limits: tuple[Decimal, D
         raise AmountOutOfRange.for_total(total=total, currency=currency, limits=limits)
 
 
-def _is_buyable(product: Product, buyer: User) -> bool:
-    return product.status == Product.Status.ACTIVE and product.store.is_active and product.store.owner_id != buyer.pk
+def _is_buyable(variant: Variant, buyer: User) -> bool:
+    product = variant.product
+    return (
+        variant.is_active
+        and product.status == Product.Status.ACTIVE
+        and product.store.is_active
+        and product.store.owner_id != buyer.pk
+    )
 
 
 def order_transition(
@@ -196,7 +330,8 @@ def order_transition(
     requested: bool = False,
 ) -> bool:
     """The one writer of order status and order events. Moves a locked ``order`` (the caller holds
-    its row lock) to ``to``, moves its lines as LINE_CASCADE says, and writes an event.
+    its row lock) to ``to``, moves its lines and store orders as LINE_CASCADE and
+    STORE_ORDER_CASCADE say, and writes an event.
 
     Re-applying the current status is a no-op returning False (a webhook retry), unless
     ``record_repeat`` (the event is still worth writing: a second seller ships, a payment is
@@ -226,6 +361,9 @@ def order_transition(
     order.save(update_fields=fields)
     for line_from, line_to in LINE_CASCADE.get(to, {}).items():
         order.lines.filter(status=line_from).update(status=line_to)
+    for part_from, part_to in STORE_ORDER_CASCADE.get(to, {}).items():
+        stamp = {STORE_ORDER_STAMPS[part_to]: order.updated_at} if part_to in STORE_ORDER_STAMPS else {}
+        order.store_orders.filter(status=part_from).update(status=part_to, updated_at=order.updated_at, **stamp)
     return True
 
 
@@ -235,12 +373,21 @@ def order_note(*, order: Order, note: str, actor: User | None = None) -> None:
 
 
 def _return_stock(*, order: Order) -> None:
-    """Put back the stock of the order's lines still pending (call before the cancel cascade)."""
-    lines = list(order.lines.filter(status=LineStatus.PENDING).order_by("product_id"))
+    """Put back the stock of the order's lines still pending (call before the cancel cascade), per
+    variant under the variants' locks, and refresh their products."""
+    lines = list(order.lines.filter(status=LineStatus.PENDING).order_by("variant_id"))
+    if not lines:
+        return
+    returned: dict[int, int] = defaultdict(int)
     for line in lines:
-        Product.objects.filter(pk=line.product_id).update(stock=F("stock") + line.quantity)
-    if lines:  # returned stock may bring a sold-out product back into stock: lists change too
-        catalog_stock_changed(slugs=[line.product_slug for line in lines], lists=True)
+        returned[line.variant_id] += line.quantity
+    lock_variants(ids=returned)
+    Variant.objects.filter(pk__in=list(returned)).update(
+        stock=F("stock") + Case(*(When(pk=pk, then=Value(units)) for pk, units in returned.items()), default=Value(0))
+    )
+    products_refresh(product_ids={line.product_id for line in lines})
+    # Returned stock may bring a sold-out product back into stock: lists change too.
+    catalog_stock_changed(slugs=[line.product_slug for line in lines], lists=True)
 
 
 def order_cancel(*, order: Order, actor: User | None, note: str = "cancelled by the buyer") -> Order:
@@ -291,26 +438,38 @@ def order_review_close(*, order: Order, note: str, actor: User) -> None:
 
 
 def order_ship_lines(*, seller: User, number: str, carrier: str = "", tracking_number: str = "") -> Order:
-    """Mark the seller's pending lines of a paid order shipped; the order becomes
-    ``partially_shipped`` or ``shipped``. Another seller's order is NotFound; not paid yet or
-    nothing left to ship is InvalidTransition."""
+    """Mark the seller's store order of a paid order ``shipped`` (carrier, tracking number, when)
+    and its lines with it; the order becomes ``partially_shipped`` while another store order is
+    still pending, else ``shipped``. Another seller's order is NotFound; not paid yet, or this
+    store order shipped already, is InvalidTransition; an order under review is OrderUnderReview."""
     with transaction.atomic():
-        pk = Order.objects.filter(number=number, lines__store__owner=seller).values_list("pk", flat=True).first()
-        if pk is None:
+        found = (
+            StoreOrder.objects.filter(order__number=number, store__owner=seller).values_list("pk", "order_id").first()
+        )
+        if found is None:
             raise NotFound("Order not found.")
-        order = lock_order(pk=pk)
+        part_id, order_id = found
+        order = lock_order(pk=order_id)
         if order.status not in (OrderStatus.PAID, OrderStatus.PARTIALLY_SHIPPED):
             raise InvalidTransition.refused(status=order.status, change="be shipped")
         if order.needs_review:
             raise OrderUnderReview()
-        pending = list(order.lines.filter(store__owner=seller, status=LineStatus.PENDING))
-        shipped = OrderLine.objects.filter(pk__in=[line.pk for line in pending]).update(
-            status=LineStatus.SHIPPED, carrier=carrier, tracking_number=tracking_number, shipped_at=timezone.now()
+        now = timezone.now()
+        shipped = StoreOrder.objects.filter(pk=part_id, status=StoreOrderStatus.PENDING).update(
+            status=StoreOrderStatus.SHIPPED,
+            carrier=carrier,
+            tracking_number=tracking_number,
+            shipped_at=now,
+            updated_at=now,
         )
         if not shipped:
-            raise InvalidTransition("Your lines of this order are already shipped.", extra={"status": order.status})
-        open_lines = order.lines.filter(status=LineStatus.PENDING).exists()
-        target = OrderStatus.PARTIALLY_SHIPPED if open_lines else OrderStatus.SHIPPED
+            raise InvalidTransition("Your part of this order is already shipped.", extra={"status": order.status})
+        pending = list(order.lines.filter(store_order_id=part_id, status=LineStatus.PENDING))
+        OrderLine.objects.filter(pk__in=[line.pk for line in pending]).update(
+            status=LineStatus.SHIPPED, carrier=carrier, tracking_number=tracking_number, shipped_at=now
+        )
+        open_parts = order.store_orders.filter(status=StoreOrderStatus.PENDING).exists()
+        target = OrderStatus.PARTIALLY_SHIPPED if open_parts else OrderStatus.SHIPPED
         note = f"shipped by {seller.store.name}" + (f" ({carrier} {tracking_number})".rstrip() if carrier else "")
         order_transition(order=order, to=target, actor=seller, note=note, record_repeat=True)
         for line in pending:
@@ -321,6 +480,8 @@ def order_ship_lines(*, seller: User, number: str, carrier: str = "", tracking_n
 
 @transaction.atomic
 def order_confirm_delivery(*, order: Order, actor: User) -> Order:
+    """The buyer confirms a ``shipped`` order delivered: its lines and store orders become
+    ``delivered`` (stamped ``delivered_at``). Raises InvalidTransition from any other status."""
     locked = lock_order(pk=order.pk)
     order_transition(
         order=locked, to=OrderStatus.DELIVERED, actor=actor, note="delivery confirmed by the buyer", requested=True

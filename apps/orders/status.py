@@ -1,10 +1,11 @@
 """The order state machine as data: the only allowed transitions (API.md), and what each status
-does to the order's lines."""
+does to the order's lines and store orders."""
 
 from __future__ import annotations
 
 from apps.orders.models import LineStatus as L
 from apps.orders.models import OrderStatus as S
+from apps.orders.models import StoreOrderStatus as SO
 
 TRANSITIONS: dict[str, frozenset[str]] = {
     S.PENDING_PAYMENT: frozenset({S.PAID, S.CANCELLED}),
@@ -17,11 +18,21 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 FINAL = frozenset(status for status, targets in TRANSITIONS.items() if not targets)
 
 # The line statuses an order's new status moves, as {order status: {line status from: to}}. Shipping
-# is per line (each seller ships their own, apps.orders.services.order_ship_lines); these follow the
-# order as a whole.
+# is per store order (each seller ships their own, apps.orders.services.order_ship_lines); these
+# follow the order as a whole.
 LINE_CASCADE: dict[str, dict[str, str]] = {
     S.CANCELLED: {L.PENDING: L.CANCELLED},
     S.DELIVERED: {L.SHIPPED: L.DELIVERED},
+}
+
+# The same for the order's store orders, and the timestamp a store order's new status stamps.
+STORE_ORDER_CASCADE: dict[str, dict[str, str]] = {
+    S.CANCELLED: {SO.PENDING: SO.CANCELLED},
+    S.DELIVERED: {SO.SHIPPED: SO.DELIVERED},
+}
+STORE_ORDER_STAMPS: dict[str, str] = {
+    SO.SHIPPED: "shipped_at",
+    SO.DELIVERED: "delivered_at",
 }
 
 

@@ -164,6 +164,20 @@ def test_the_order_page_shows_lines_payments_refunds_and_events_and_edits_nothin
     assert 'name="_save"' not in page
 
 
+def test_the_order_page_shows_its_store_orders_with_shipping_and_commission(admin_client, buyer, mug):
+    order = placed(buyer, mug)
+    part = order.store_orders.get()
+
+    response = admin_client.get(reverse("admin:orders_order_change", args=[order.pk]))
+
+    assert response.status_code == 200
+    assert field_names(response) == set()
+    page = response.content.decode()
+    assert "Store orders" in page
+    for shown in (part.store_name, "Standard", f"{part.commission_rate}", f"{part.commission}", mug.slug):
+        assert shown in page, shown
+
+
 def test_posting_a_changed_order_through_its_page_is_refused_and_changes_nothing(admin_client, under_review, mug):
     before = events(under_review)
     line = under_review.lines.get()

@@ -9,7 +9,7 @@ from apps.catalog.tests.factories import ProductFactory
 from apps.core.models import IdempotencyKey
 from apps.orders.models import Order
 from apps.orders.services import order_place
-from apps.orders.tests.factories import ADDRESS, fill_cart
+from apps.orders.tests.factories import ADDRESS, fill_cart, stock_set
 
 pytestmark = pytest.mark.django_db
 
@@ -75,9 +75,9 @@ def test_conflicts_with_state_are_replayed_too(buyer, buyer_client):
     assert checkout(buyer_client, "k-4").status_code == 400  # empty cart: bad input, not stored
     product = ProductFactory(stock=1)
     fill_cart(buyer, (product, 1))
-    Product.objects.filter(pk=product.pk).update(stock=0)
+    stock_set(product, 0)
     first = checkout(buyer_client, "k-5")
-    Product.objects.filter(pk=product.pk).update(stock=5)
+    stock_set(product, 5)
 
     again = checkout(buyer_client, "k-5")
 
