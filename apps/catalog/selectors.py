@@ -103,13 +103,18 @@ def _variants_shown(product: Product, *, user: User | None) -> Product:
     return product
 
 
-def product_get_public(*, slug: str, user: User | None = None) -> Product:
-    """A product the user may see: public, or their own whatever its status, with ``variant_list``
-    (inactive variants for its owner and staff only). Raises NotFound."""
+def _visible_to(user: User | None) -> Q:
+    """Public products, and the user's own whatever their status."""
     visible = PUBLIC
     if user is not None and user.is_authenticated:
         visible |= Q(store__owner=user)
-    product = _detail_queryset().filter(visible, slug=slug).first()
+    return visible
+
+
+def product_get_public(*, slug: str, user: User | None = None) -> Product:
+    """A product the user may see: public, or their own whatever its status, with ``variant_list``
+    (inactive variants for its owner and staff only). Raises NotFound."""
+    product = _detail_queryset().filter(_visible_to(user), slug=slug).first()
     if product is None:
         raise NotFound("Product not found.")
     return _variants_shown(product, user=user)
@@ -182,8 +187,10 @@ def category_get_by_slug(*, slug: str) -> Category:
 
 def review_list_for_product(*, slug: str, user: User | None = None) -> QuerySet[Review]:
     """Reviews of a product the user may see, newest first. Raises NotFound."""
-    product = product_get_public(slug=slug, user=user)
-    return Review.objects.filter(product=product).select_related("author").order_by("-created_at", "-id")
+    product_id = Product.objects.filter(_visible_to(user), slug=slug).values_list("pk", flat=True).first()
+    if product_id is None:
+        raise NotFound("Product not found.")
+    return Review.objects.filter(product_id=product_id).select_related("author").order_by("-created_at", "-id")
 
 
 def store_list_public() -> QuerySet[Store]:

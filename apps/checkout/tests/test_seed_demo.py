@@ -7,6 +7,7 @@ from django.core.management import CommandError, call_command
 
 from apps.accounts.models import Store, User
 from apps.checkout.management.commands.seed_demo import DEMO_BUYER, DEMO_PASSWORD, DEMO_SELLERS, DEMO_STAFF
+from apps.shipping.models import ShippingRate
 
 pytestmark = pytest.mark.django_db
 
@@ -66,3 +67,13 @@ def test_seed_demo_runs_in_prod_with_allow_prod(settings):
     seed("--allow-prod")
 
     assert User.objects.count() == 5
+
+
+def test_two_demo_stores_ship_at_their_own_rates_and_the_third_at_the_flat_rate():
+    seed()
+    seed()
+
+    rates = sorted(ShippingRate.objects.values_list("store__owner__email", "name"))
+    ada, grace, alan = (row[0] for row in DEMO_SELLERS)
+    assert rates == sorted([(ada, "Economy"), (ada, "Express"), (grace, "Economy"), (grace, "Express")])
+    assert not ShippingRate.objects.filter(store__owner__email=alan).exists()

@@ -43,11 +43,13 @@ from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 from apps.accounts.models import Address, Store, User
 from apps.accounts.tests.factories import DEFAULT_PASSWORD, AddressFactory, StoreFactory, UserFactory
 from apps.cart.models import Cart, CartItem
-from apps.catalog.models import Category, Product, ProductImage, Review
-from apps.catalog.tests.factories import CategoryFactory, ProductFactory
-from apps.orders.models import LineStatus, Order, OrderEvent, OrderLine, OrderStatus
+from apps.catalog.models import Category, Product, ProductImage, Review, Variant
+from apps.catalog.stock import products_refresh
+from apps.catalog.tests.factories import CategoryFactory, ProductFactory, VariantFactory
+from apps.orders.models import LineStatus, Order, OrderEvent, OrderLine, OrderStatus, StoreOrder
 from apps.orders.tests.factories import ADDRESS
 from apps.payments.models import Payment, WebhookEvent
+from apps.shipping.models import ShippingRate
 
 pytestmark = pytest.mark.django_db
 
@@ -71,9 +73,25 @@ def _make_order(*, buyer: User, product: Product, status: str, line_status: str 
         shipping_address=ADDRESS,
         paid_at=None if status == OrderStatus.PENDING_PAYMENT else timezone.now(),
     )
+    store_order = StoreOrder.objects.create(
+        order=order,
+        store=product.store,
+        store_name=product.store.name,
+        store_slug=product.store.slug,
+        subtotal=product.price,
+        shipping=Decimal("0.00"),
+        total=product.price,
+        shipping_method={"name": "Standard", "min_days": None, "max_days": None},
+        commission_rate=Decimal("10.00"),
+        commission=Decimal("0.00"),
+    )
+    variant = product.variants.get()
     OrderLine.objects.create(
         order=order,
+        store_order=store_order,
         product=product,
+        variant=variant,
+        variant_sku=variant.sku,
         store=product.store,
         product_name=product.name,
         product_slug=product.slug,
@@ -98,8 +116,20 @@ def build_world() -> SimpleNamespace:
     other_product = ProductFactory(store=other_store, category=category, slug="saw", stock=10)
     draft = ProductFactory(store=store, category=category, slug="secret", status=Product.Status.DRAFT)
     image = ProductImage.objects.create(product=product, image="products/hammer.png", width=8, height=8)
+    # A product sold in two sizes (the variant endpoints), and a shipping rate of the seller's store.
+    tee = ProductFactory(
+        store=store,
+        category=category,
+        slug="tee",
+        default_variant=False,
+        options=[{"name": "Size", "values": ["S", "M", "L"]}],
+    )
+    for size in ("S", "M"):
+        VariantFactory(product=tee, sku=f"TEE-{size}", options={"Size": size}, price=Decimal("9.00"), stock=5)
+    products_refresh(product_ids=[tee.pk])
+    rate = ShippingRate.objects.create(store=store, name="Post", price=Decimal("4.00"), min_days=2, max_days=4)
     cart = Cart.objects.create(user=buyer)
-    cart_item = CartItem.objects.create(cart=cart, product=product, quantity=1)
+    cart_item = CartItem.objects.create(cart=cart, product=product, variant=product.variants.get(), quantity=1)
     return SimpleNamespace(
         users={
             "buyer": buyer,
@@ -116,6 +146,7 @@ def build_world() -> SimpleNamespace:
         other_product=other_product,
         draft=draft,
         image=image,
+        rate=rate,
         address=AddressFactory(user=buyer),
         cart_item=cart_item,
         pending=_make_order(buyer=buyer, product=product, status=OrderStatus.PENDING_PAYMENT),
@@ -139,7 +170,10 @@ def database_state() -> dict[str, list[tuple]]:
         ProductImage: ("product_id", "image", "position", "alt_text"),
         Review: ("product_id", "author_id", "rating"),
         Cart: ("user_id",),
-        CartItem: ("cart_id", "product_id", "quantity"),
+        Variant: ("product_id", "sku", "price", "stock", "is_active"),
+        ShippingRate: ("store_id", "name", "price", "is_active"),
+        StoreOrder: ("order_id", "status", "total", "carrier"),
+        CartItem: ("cart_id", "variant_id", "quantity"),
         Order: ("number", "buyer_id", "status", "total"),
         OrderLine: ("order_id", "status", "quantity", "tracking_number"),
         OrderEvent: ("order_id", "to_status"),
@@ -227,6 +261,14 @@ def _store(w) -> str:
     return f"stores/{w.store.slug}/"
 
 
+def _rate(w) -> str:
+    return f"users/me/store/shipping-rates/{w.rate.pk}/"
+
+
+def _seller_order(w) -> str:
+    return f"seller/orders/{w.paid.number}/"
+
+
 def _ship(w) -> str:
     return f"seller/orders/{w.paid.number}/ship/"
 
@@ -272,6 +314,14 @@ MATRIX = [
     row("users-me-store",              "GET",    "users/me/store/",                       401, 404, 404, 200, 200, 404),
     row("users-me-store",              "PATCH",  "users/me/store/",                       401, 404, 404, 200, 200, 404,
         body=lambda w: {"description": "Changed."}),
+    # A store's shipping rates are its owner's alone: anyone else's (or no store) is a 404.
+    row("shipping-rates",              "GET",    "users/me/store/shipping-rates/",        401, 404, 404, 200, 200, 404),
+    row("shipping-rates",              "POST",   "users/me/store/shipping-rates/",        401, 404, 404, 201, 201, 404,
+        body=lambda w: {"name": "Courier", "price": "7.00", "min_days": 1, "max_days": 2}),
+    row("shipping-rates-detail",       "GET",    _rate,                                   401, 404, 404, 200, 404, 404),
+    row("shipping-rates-detail",       "PATCH",  _rate,                                   401, 404, 404, 200, 404, 404,
+        body=lambda w: {"price": "5.00"}),
+    row("shipping-rates-detail",       "DELETE", _rate,                                   401, 404, 404, 204, 404, 404),
     row("stores",                      "GET",    "stores/",                               200, 200, 200, 200, 200, 200),
     row("stores-detail",               "GET",    _store,                                  200, 200, 200, 200, 200, 200),
     row("categories",                  "GET",    "categories/",                           200, 200, 200, 200, 200, 200),
@@ -301,12 +351,19 @@ MATRIX = [
     # Only a buyer who received the product may review it.
     row("products-reviews",            "POST",   "products/hammer/reviews/",              401, 201, 403, 403, 403, 403,
         body=lambda w: {"rating": 5, "title": "Great", "body": "Hits nails."}),
+    row("products-variants",           "GET",    "products/tee/variants/",                401, 403, 403, 200, 403, 200),
+    row("products-variants",           "POST",   "products/tee/variants/",                401, 403, 403, 201, 403, 201,
+        body=lambda w: {"options": {"Size": "L"}, "price": "9.50", "stock": 2}),
+    row("products-variants-detail",    "PATCH",  "products/tee/variants/TEE-S/",          401, 403, 403, 200, 403, 200,
+        body=lambda w: {"price": "8.00"}),
+    row("products-variants-detail",    "DELETE", "products/tee/variants/TEE-S/",          401, 403, 403, 204, 403, 204),
     row("seller-products",             "GET",    "seller/products/",                      401, 403, 403, 200, 200, 403),
     row("cart",                        "GET",    "cart/",                                 401, 200, 200, 200, 200, 200),
     row("cart",                        "DELETE", "cart/",                                 401, 204, 204, 204, 204, 204),
     # The seller's own product: nobody buys from themself (400 own_product).
     row("cart-items",                  "POST",   "cart/items/",                           401, 201, 201, 400, 201, 201,
         body=lambda w: {"product": "hammer", "quantity": 1}),
+    row("cart-shipping-options",       "GET",    "cart/shipping-options/?country=US",     401, 200, 200, 200, 200, 200),
     row("cart-items-detail",           "PATCH",  _item,                                   401, 200, 404, 404, 404, 404,
         body=lambda w: {"quantity": 2}),
     row("cart-items-detail",           "DELETE", _item,                                   401, 200, 404, 404, 404, 404),
@@ -320,6 +377,7 @@ MATRIX = [
     row("orders-cancel",               "POST",   _order("pending", "cancel/"),            401, 200, 404, 404, 404, 404),
     row("orders-confirm-delivery",     "POST",   _order("shipped", "confirm-delivery/"),  401, 200, 404, 404, 404, 404),
     row("seller-orders",               "GET",    "seller/orders/",                        401, 403, 403, 200, 200, 403),
+    row("seller-orders-detail",        "GET",    _seller_order,                           401, 403, 403, 200, 404, 403),
     row("seller-orders-ship",          "POST",   _ship,                                   401, 403, 403, 200, 404, 403,
         body=lambda w: {"carrier": "DHL", "tracking_number": "T1"}),
     # Unsigned, on the default (simulated) deployment: refused whoever sends it, never a 500.
@@ -681,19 +739,27 @@ def test_a_malformed_content_length_is_400():
 
 
 def _many_products(store: Store, category: Category, count: int) -> list[Product]:
-    return Product.objects.bulk_create(
+    """``count`` products sold in one form (each with its one variant), written in bulk."""
+    products = Product.objects.bulk_create(
         Product(
             store=store, category=category, name=f"Bulk {n}", slug=f"bulk-{n}", price="1.00", stock=5, status="active"
         )
         for n in range(count)
     )
+    Variant.objects.bulk_create(
+        Variant(product=product, store=store, sku=product.slug, price=product.price, stock=product.stock)
+        for product in products
+    )
+    return products
 
 
 def test_the_cart_holds_at_most_100_lines_and_the_101st_changes_nothing(client_for):
     world = build_world()
     products = _many_products(world.store, world.category, 101)
     cart = Cart.objects.create(user=world.users["other_buyer"])
-    CartItem.objects.bulk_create(CartItem(cart=cart, product=product, quantity=1) for product in products[:100])
+    CartItem.objects.bulk_create(
+        CartItem(cart=cart, product=product, variant=product.variants.get(), quantity=1) for product in products[:100]
+    )
     client = client_for(world.users["other_buyer"])
     before = database_state()
 

@@ -11,6 +11,7 @@ from apps.accounts.models import Store, User
 from apps.accounts.services import store_open
 from apps.catalog.demo import catalog_seed_demo
 from apps.checkout.demo import orders_seed_demo
+from apps.shipping.demo import shipping_demo_rates
 
 DEMO_PASSWORD = "bazaar-demo-2026"
 DEMO_SELLERS = [
@@ -36,7 +37,10 @@ class Command(BaseCommand):
             for seller, (_, _, _, store_name, description) in zip(sellers, DEMO_SELLERS, strict=True):
                 if not Store.objects.filter(owner=seller).exists():
                     store_open(user=seller, name=store_name, description=description)
-            products = catalog_seed_demo(stores=[Store.objects.get(owner=seller) for seller in sellers])
+            stores = [Store.objects.get(owner=seller) for seller in sellers]
+            products = catalog_seed_demo(stores=stores)
+            # Two stores ship at their own rates; the third has none and ships at SHIPPING_FLAT_RATE.
+            shipping_demo_rates(stores=stores[:2])
             buyer = self._user(*DEMO_BUYER)
             self._user(*DEMO_STAFF, is_staff=True, is_superuser=True)
         # Outside the transaction above: paying calls the (simulated) provider, never under a lock.
