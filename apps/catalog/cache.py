@@ -95,9 +95,9 @@ def product_list_cached(*, request, compute: Callable[[], Any]) -> Any:
 
 
 def product_detail_bypasses_cache(*, user) -> bool:
-    """Sellers may see their own drafts, archived products and inactive variants, staff every
-    inactive variant: their reads are never cached."""
-    return bool(user is not None and user.is_authenticated and (user.is_seller or user.is_staff))
+    """Sellers may see their own drafts, archived products and inactive variants: their reads are
+    never cached."""
+    return bool(user is not None and user.is_authenticated and user.is_seller)
 
 
 def product_detail_cached(*, request, slug: str, compute: Callable[[], Any]) -> Any:

@@ -95,10 +95,13 @@ def _detail_queryset() -> QuerySet[Product]:
     )
 
 
-def _variants_shown(product: Product, *, user: User | None) -> Product:
-    """Set ``variant_list``: every variant for the owner and staff, the active ones for others."""
+def _variants_shown(product: Product, *, user: User | None, staff_see_all: bool = False) -> Product:
+    """Set ``variant_list``: every variant for the owner (and for staff when ``staff_see_all``:
+    a write they made answers every variant), the active ones for others (API.md: inactive ones
+    are shown to the owner only; staff read them through the variants endpoint)."""
     variants = list(product.variants.all())
-    sees_all = user is not None and user.is_authenticated and (user.is_staff or product.store.owner_id == user.pk)
+    owner = user is not None and user.is_authenticated and product.store.owner_id == user.pk
+    sees_all = owner or (staff_see_all and user is not None and user.is_staff)
     product.variant_list = variants if sees_all else [variant for variant in variants if variant.is_active]
     return product
 
@@ -130,7 +133,7 @@ def product_get_for_change(*, slug: str, user: User, allow_staff: bool = True) -
     if product is None:
         raise NotFound("Product not found.")
     if product.store.owner_id == user.pk or (allow_staff and user.is_staff):
-        return _variants_shown(product, user=user)
+        return _variants_shown(product, user=user, staff_see_all=True)
     if product.status == Product.Status.ACTIVE and product.store.is_active:
         raise NotOwner()
     raise NotFound("Product not found.")
