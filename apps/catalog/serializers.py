@@ -31,7 +31,7 @@ from apps.catalog.models import (
     Variant,
 )
 from apps.catalog.variants import MAX_OPTION_NAME, MAX_SKU
-from apps.core.fields import JSONBooleanField, JSONCharField, SlugRefField
+from apps.core.fields import JSONBooleanField, JSONCharField, JSONDecimalField, SlugRefField
 
 logger = logging.getLogger(__name__)
 
@@ -274,7 +274,13 @@ class ProductDetailOutputSerializer(ProductListOutputSerializer):
 
 
 def _price(**kwargs) -> serializers.DecimalField:
+    """Round 1's product ``price``: a string or, as round 1 took it, a JSON number."""
     return serializers.DecimalField(max_digits=12, decimal_places=2, min_value=MIN_PRICE, max_value=MAX_PRICE, **kwargs)
+
+
+def _variant_price(**kwargs) -> JSONDecimalField:
+    """A variant's price (round 2): a JSON string only, as API.md writes money."""
+    return JSONDecimalField(max_digits=12, decimal_places=2, min_value=MIN_PRICE, max_value=MAX_PRICE, **kwargs)
 
 
 def _stock(**kwargs) -> serializers.IntegerField:
@@ -301,7 +307,7 @@ class ProductVariantInputSerializer(serializers.Serializer):
 
     sku = JSONCharField(max_length=MAX_SKU, required=False)
     options = _variant_options(required=False, default=dict)
-    price = _price()
+    price = _variant_price()
     stock = _stock(required=False, default=0)
 
 
@@ -348,14 +354,14 @@ class ProductUpdateInputSerializer(serializers.Serializer):
 class VariantCreateInputSerializer(serializers.Serializer):
     sku = JSONCharField(max_length=MAX_SKU, required=False, help_text="Unique in the store; generated when omitted.")
     options = _variant_options(required=False, default=dict)
-    price = _price()
+    price = _variant_price()
     stock = _stock(required=False, default=0)
     image_id = serializers.IntegerField(required=False, allow_null=True, help_text="An image of this product.")
 
 
 class VariantUpdateInputSerializer(serializers.Serializer):
     sku = JSONCharField(max_length=MAX_SKU, required=False)
-    price = _price(required=False)
+    price = _variant_price(required=False)
     stock = _stock(required=False)
     image_id = serializers.IntegerField(required=False, allow_null=True)
     is_active = JSONBooleanField(required=False)

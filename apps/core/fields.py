@@ -37,6 +37,22 @@ class JSONCharField(serializers.CharField):
         return super().to_internal_value(data)
 
 
+class JSONDecimalField(serializers.DecimalField):
+    """Money as API.md writes it, a JSON string (``"19.99"``): DRF's DecimalField would also take
+    the numbers 19.99 and 0, and ``""`` for null. Round 2's money inputs use it; round 1's product
+    ``price`` keeps DRF's field, so clients that send a number there keep their answer."""
+
+    def validate_empty_values(self, data):
+        if data == "":
+            self.fail("invalid")
+        return super().validate_empty_values(data)
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 class JSONEmailField(serializers.EmailField):
     """Only a JSON string, as JSONCharField."""
 

@@ -7,7 +7,7 @@ from rest_framework import serializers
 
 from apps.accounts.serializers import CountryCodeField
 from apps.catalog.models import MAX_PRICE
-from apps.core.fields import JSONBooleanField, JSONCharField
+from apps.core.fields import JSONBooleanField, JSONCharField, JSONDecimalField
 
 MAX_DAYS = 365
 # Every ISO 3166-1 alpha-2 code fits (there are 249); a longer list can only repeat them.
@@ -60,8 +60,8 @@ class ShippingRateInputSerializer(serializers.Serializer):
         default=list,
         help_text="ISO 3166-1 alpha-2 codes (any letter case; stored upper case, each once); [] ships everywhere.",
     )
-    price = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0, max_value=MAX_PRICE)
-    free_over = serializers.DecimalField(
+    price = JSONDecimalField(max_digits=12, decimal_places=2, min_value=0, max_value=MAX_PRICE)
+    free_over = JSONDecimalField(
         max_digits=12, decimal_places=2, min_value=0, max_value=MAX_PRICE, allow_null=True, required=False, default=None
     )
     min_days = serializers.IntegerField(min_value=0, max_value=MAX_DAYS)

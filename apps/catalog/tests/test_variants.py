@@ -131,6 +131,7 @@ def test_a_generated_sku_taken_in_the_store_gets_a_suffix(seller_client, store, 
         ),
         ({"variants": [{"sku": "has space", "options": {"Size": "S", "Colour": "Red"}, "price": "1.00"}]}, "variants"),
         ({"variants": [{"options": {"Size": "S", "Colour": "Red"}, "price": "0.00"}]}, "variants"),
+        ({"variants": [{"options": {"Size": "S", "Colour": "Red"}, "price": 12}]}, "variants"),  # money is a string
     ],
 )
 def test_bad_options_or_variants_are_refused_naming_the_field(seller_client, tree, change, field):

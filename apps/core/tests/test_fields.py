@@ -1,10 +1,13 @@
 """JSON input is taken at its word: a value of the wrong JSON type is a 400, never coerced
 (findings of the schemathesis run, .ci/fuzz)."""
 
+from decimal import Decimal
+
 import pytest
+from rest_framework.exceptions import ValidationError
 
 from apps.catalog.tests.factories import CategoryFactory
-from apps.core.fields import SlugRefField
+from apps.core.fields import JSONDecimalField, SlugRefField
 
 pytestmark = pytest.mark.django_db
 
@@ -65,3 +68,13 @@ def test_max_length_counts_the_whitespace_that_is_trimmed(seller_client):
 
     assert response.status_code == 400
     assert list(response.json()) == ["description"]
+
+
+@pytest.mark.parametrize("value", [0, 9.5, "", True])
+def test_money_in_round_2_inputs_is_a_json_string(value):
+    field = JSONDecimalField(max_digits=12, decimal_places=2, allow_null=True)
+
+    with pytest.raises(ValidationError):
+        field.run_validation(value)
+    assert field.run_validation("9.50") == Decimal("9.50")
+    assert field.run_validation(None) is None

@@ -105,6 +105,10 @@ def test_ids_and_store_in_the_body_are_ignored(seller_client, seller):
         ({"price": "abc"}, "price"),
         ({"price": "1.999"}, "price"),
         ({"price": None}, "price"),
+        ({"price": 0}, "price"),  # money is a JSON string (.ci/fuzz: a number was taken)
+        ({"price": 4.9}, "price"),
+        ({"free_over": ""}, "free_over"),  # not null in disguise (.ci/fuzz)
+        ({"free_over": 50}, "free_over"),
         ({"free_over": "-1"}, "free_over"),
         ({"free_over": "1000000.01"}, "free_over"),
         ({"free_over": "NaN"}, "free_over"),
