@@ -25,6 +25,7 @@ from apps.catalog.locks import lock_product, lock_product_variants
 from apps.catalog.models import Category, Product, ProductImage, Review
 from apps.catalog.variants import VariantSpec
 from apps.core.exceptions import SlugConflict
+from apps.core.models import is_referenced
 from apps.core.money import money
 from apps.core.slugs import unique_slug
 from apps.core.tasks import enqueue
@@ -196,12 +197,7 @@ def product_is_referenced(*, product: Product) -> bool:
 
     Any model that references Product with on_delete=PROTECT or RESTRICT counts, so the orders
     app extends this check by declaring its foreign key, with no change here."""
-    for relation in Product._meta.related_objects:
-        if relation.on_delete in (models.PROTECT, models.RESTRICT):
-            manager = relation.related_model._base_manager
-            if manager.filter(**{relation.field.name: product}).exists():
-                return True
-    return False
+    return is_referenced(product)
 
 
 def _product_archive(*, product: Product) -> None:

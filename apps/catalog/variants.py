@@ -41,6 +41,7 @@ from apps.catalog.models import (
     options_key,
 )
 from apps.catalog.stock import products_refresh
+from apps.core.models import is_referenced
 
 MAX_OPTION_NAME = 50  # characters of an option name or value
 MAX_SKU = 64
@@ -345,13 +346,8 @@ def variant_update(*, variant: Variant, data: dict[str, Any]) -> Variant:
 
 def variant_is_referenced(*, variant: Variant) -> bool:
     """True when a row that must keep pointing at the variant exists (an order line): any model
-    referencing Variant with on_delete=PROTECT or RESTRICT counts, as for product_is_referenced."""
-    for relation in Variant._meta.related_objects:
-        if relation.on_delete in (models.PROTECT, models.RESTRICT):
-            manager = relation.related_model._base_manager
-            if manager.filter(**{relation.field.name: variant}).exists():
-                return True
-    return False
+    referencing Variant with on_delete=PROTECT or RESTRICT counts (apps.core.models.is_referenced)."""
+    return is_referenced(variant)
 
 
 def variant_delete(*, variant: Variant) -> bool:

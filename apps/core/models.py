@@ -29,3 +29,15 @@ class IdempotencyKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id}:{self.key}"
+
+
+def is_referenced(instance: models.Model) -> bool:
+    """True when a row that must keep pointing at ``instance`` exists: any model referencing its
+    model with on_delete=PROTECT or RESTRICT counts, so a new such foreign key (an order line of a
+    product or variant) extends the check with no change where it is asked."""
+    for relation in instance._meta.related_objects:
+        if relation.on_delete in (models.PROTECT, models.RESTRICT):
+            manager = relation.related_model._base_manager
+            if manager.filter(**{relation.field.name: instance}).exists():
+                return True
+    return False

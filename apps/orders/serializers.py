@@ -101,10 +101,9 @@ class ShippingMethodSerializer(serializers.Serializer):
         return {"name": method.get("name", ""), "min_days": method.get("min_days"), "max_days": method.get("max_days")}
 
 
-class StoreOrderOutputSerializer(serializers.Serializer):
-    """One store's part of an order, as its buyer sees it."""
+class _StoreOrderSerializer(serializers.Serializer):
+    """What both sides of a store order see: its status, money and shipping."""
 
-    store = StoreSnapshotSerializer(source="*", read_only=True)
     status = serializers.ChoiceField(choices=StoreOrderStatus.choices, read_only=True)
     subtotal = serializers.DecimalField(max_digits=12, decimal_places=2, read_only=True)
     shipping = serializers.DecimalField(max_digits=12, decimal_places=2, read_only=True)
@@ -112,21 +111,20 @@ class StoreOrderOutputSerializer(serializers.Serializer):
     shipping_method = ShippingMethodSerializer(read_only=True)
     carrier = serializers.CharField(read_only=True)
     tracking_number = serializers.CharField(read_only=True)
+
+
+class StoreOrderOutputSerializer(_StoreOrderSerializer):
+    """One store's part of an order, as its buyer sees it."""
+
+    store = StoreSnapshotSerializer(source="*", read_only=True)
     shipped_at = serializers.DateTimeField(read_only=True, allow_null=True)
     delivered_at = serializers.DateTimeField(read_only=True, allow_null=True)
 
 
-class SellerStoreOrderSerializer(serializers.Serializer):
+class SellerStoreOrderSerializer(_StoreOrderSerializer):
     """The seller's store order: what it ships and what it is paid (commission as snapshotted at
     checkout; ``seller_net`` = total - commission)."""
 
-    status = serializers.ChoiceField(choices=StoreOrderStatus.choices, read_only=True)
-    subtotal = serializers.DecimalField(max_digits=12, decimal_places=2, read_only=True)
-    shipping = serializers.DecimalField(max_digits=12, decimal_places=2, read_only=True)
-    total = serializers.DecimalField(max_digits=12, decimal_places=2, read_only=True)
-    shipping_method = ShippingMethodSerializer(read_only=True)
-    carrier = serializers.CharField(read_only=True)
-    tracking_number = serializers.CharField(read_only=True)
     commission_rate = serializers.DecimalField(max_digits=5, decimal_places=2, read_only=True)
     commission = serializers.DecimalField(max_digits=12, decimal_places=2, read_only=True)
     seller_net = serializers.DecimalField(max_digits=12, decimal_places=2, read_only=True)
