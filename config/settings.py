@@ -149,6 +149,24 @@ if ENV == "test":
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=60 * 60)
 
+# --- Staff login: two-factor ----------------------------------------------------------------
+# The admin asks staff for a TOTP token (or a single-use backup code) after the password, and
+# refuses a session no device verified: django-otp, through apps/accounts/admin_site.py. On by
+# default in prod only, so `make run` stays one command. Enrol: manage.py staff_totp_enrol <email>.
+ADMIN_REQUIRE_2FA = env.bool("ADMIN_REQUIRE_2FA", default=IS_PROD)
+# django.contrib.admin, with the staff login's admin site as admin.site (apps/accounts/admin_apps.py).
+INSTALLED_APPS[INSTALLED_APPS.index("django.contrib.admin")] = "apps.accounts.admin_apps.StaffAdminConfig"
+INSTALLED_APPS += ["django_otp", "django_otp.plugins.otp_totp", "django_otp.plugins.otp_static"]
+# request.user.is_verified(): after the session's user is known.
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+    "django_otp.middleware.OTPMiddleware",
+)
+# The name authenticator apps show next to the staff member's email.
+OTP_TOTP_ISSUER = "Bazaar" if IS_PROD else f"Bazaar ({ENV})"
+# The admin's device pages never show a secret key, its QR code or backup codes (enrolment does).
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
+
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=15)),
     "REFRESH_TOKEN_LIFETIME": timedelta(days=env.int("JWT_REFRESH_DAYS", default=7)),

@@ -1,6 +1,6 @@
 """The accounts domain's errors (users, addresses, stores): one class per code."""
 
-from apps.core.exceptions import Conflict, NotFound
+from apps.core.exceptions import Conflict, NotFound, PermissionDenied
 
 
 class NoStore(NotFound):
@@ -11,3 +11,8 @@ class NoStore(NotFound):
 class StoreExists(Conflict):
     default_detail = "You already have a store."
     default_code = "store_exists"
+
+
+class NotStaff(PermissionDenied):
+    default_detail = "Only staff log in to the admin: make the user staff first."
+    default_code = "not_staff"

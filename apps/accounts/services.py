@@ -1,8 +1,9 @@
-"""Writes for accounts: registration, profile, passwords, addresses, stores, tokens."""
+"""Writes for accounts: registration, profile, passwords, addresses, stores, tokens, staff two-factor enrolment."""
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.password_validation import validate_password
@@ -11,13 +12,16 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.utils.encoding import force_bytes, force_str
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
+from django_otp import devices_for_user
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.exceptions import ValidationError
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from apps.accounts.cache import stores_changed
-from apps.accounts.exceptions import StoreExists
+from apps.accounts.exceptions import NotStaff, StoreExists
 from apps.accounts.locks import lock_user
 from apps.accounts.models import Address, Store, User, UserManager, default_preferences
 from apps.core.emails import email_send
@@ -204,3 +208,45 @@ def store_update(*, store: Store, data: dict[str, Any]) -> Store:
     if renamed:
         stores_changed()  # products embed the store's name
     return store
+
+
+# --- the staff login's second factor (apps/accounts/admin_site.py) ------------------------------
+
+TOTP_DEVICE_NAME = "admin"
+BACKUP_DEVICE_NAME = "backup codes"
+BACKUP_CODE_COUNT = 10
+
+
+@dataclass(frozen=True)
+class StaffEnrolment:
+    """What the staff member needs, shown once: the authenticator app's otpauth:// URI (which
+    holds the secret key) and the single-use backup codes."""
+
+    device: TOTPDevice
+    provisioning_uri: str
+    backup_codes: list[str]
+
+
+@transaction.atomic
+def staff_two_factor_enrol(*, user: User, reset: bool = False) -> StaffEnrolment | None:
+    """Give a staff member a confirmed TOTP device and BACKUP_CODE_COUNT backup codes (one static
+    device), replacing with ``reset`` every device they had: the old app's codes and backup codes
+    stop working, and admin sessions they verified are no longer verified. Without ``reset`` a
+    member who has a device keeps it and None is returned (nothing changes, nothing is shown
+    again). Raises NotStaff for a user who is not staff."""
+    locked = lock_user(pk=user.pk)  # two enrolments of one member run one after the other
+    if locked is None or not locked.is_staff:
+        raise NotStaff()
+    if any(devices_for_user(locked, confirmed=None)) and not reset:
+        return None
+    for model in (TOTPDevice, StaticDevice):
+        model.objects.filter(user=locked).delete()
+    device = TOTPDevice.objects.create(user=locked, name=TOTP_DEVICE_NAME, confirmed=True)
+    backup = StaticDevice.objects.create(user=locked, name=BACKUP_DEVICE_NAME, confirmed=True)
+    codes: list[str] = []
+    while len(codes) < BACKUP_CODE_COUNT:
+        code = StaticToken.random_token()
+        if code not in codes:
+            codes.append(code)
+    StaticToken.objects.bulk_create(StaticToken(device=backup, token=code) for code in codes)
+    return StaffEnrolment(device=device, provisioning_uri=device.config_url, backup_codes=codes)

@@ -3,7 +3,8 @@
 Every page here is view-only: no form writes a status, an amount, a quantity or a flag, and a POST
 to a change page is refused (403). What staff may do to an order's money goes through the actions,
 which call the checkout services; each service writes an order event naming the staff member, and
-each action adds a line to Django's admin log (the object's history, "Recent actions"). Reading
+each action adds a line to Django's admin log (the object's history, "Recent actions"; a refund's
+retry to its order's history too, so an order's history holds every staff action on it). Reading
 needs the model's view (or change) permission; running an action needs its change permission
 (``settle``), which a superuser has.
 """
@@ -33,9 +34,17 @@ def _log(request, obj: Model, message: str) -> None:
     )
 
 
-def _run(modeladmin, request, queryset: QuerySet, action: Callable[[Model], tuple[str, int]]) -> None:
+def _run(
+    modeladmin,
+    request,
+    queryset: QuerySet,
+    action: Callable[[Model], tuple[str, int]],
+    order_of: Callable[[Model], Order] | None = None,
+) -> None:
     """Run ``action`` on each selected object; it returns what it did and the message level to
-    say it with. A refusal is reported for its object, which it leaves unchanged; the others run."""
+    say it with. A refusal is reported for its object, which it leaves unchanged; the others run.
+    What was done goes to the admin log of the object and, with ``order_of``, of its order too, so
+    that an order's history holds every staff action on its money."""
     for obj in queryset:
         try:
             done, level = action(obj)
@@ -43,6 +52,8 @@ def _run(modeladmin, request, queryset: QuerySet, action: Callable[[Model], tupl
             modeladmin.message_user(request, f"{obj}: {getattr(error, 'detail', error)}", level=messages.ERROR)
             continue
         _log(request, obj, done)
+        if order_of is not None:
+            _log(request, order_of(obj), f"{obj}: {done}")
         modeladmin.message_user(request, f"{obj}: {done}.", level=level)
 
 
@@ -287,4 +298,10 @@ class RefundAdmin(ViewOnlyAdmin):
             level = messages.SUCCESS if again.status == RefundStatus.SUCCEEDED else messages.WARNING
             return f"asked again as {again.idempotency_key}: {again.get_status_display().lower()}", level
 
-        _run(self, request, queryset.select_related("payment__order"), retry)
+        _run(
+            self,
+            request,
+            queryset.select_related("payment__order"),
+            retry,
+            order_of=lambda refund: refund.payment.order,
+        )

@@ -12,6 +12,7 @@ import re
 from decimal import Decimal
 
 import pytest
+from django.contrib import admin
 from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.auth.models import Permission
 from django.contrib.contenttypes.models import ContentType
@@ -538,6 +539,8 @@ def test_retry_asks_again_as_a_new_refund_with_its_own_key(admin_client, failed_
         f"refund of 25.00 USD asked by staff: retry of {first}",
     )
     assert admin_log(failed_refund) == [(staff.email, CHANGE, f"asked again as {second}: succeeded")]
+    # The order's history holds it too, next to the other actions on its money.
+    assert admin_log(order) == [(staff.email, CHANGE, f"{first} 25.00 failed: asked again as {second}: succeeded")]
 
 
 def test_retry_refuses_a_refund_that_did_not_fail(admin_client, failed_refund):
@@ -573,6 +576,51 @@ def test_a_failed_refund_waits_for_staff_the_sweep_does_not_ask_again(failed_ref
     assert list(Refund.objects.values_list("idempotency_key", "status")) == [
         (failed_refund.idempotency_key, RefundStatus.FAILED)
     ]
+
+
+# --- the audit trail ------------------------------------------------------------------------------
+
+# Every admin action on Bazaar's models, with the fixture that gives it something to do. Each moves
+# money or changes an order: each must leave order events and an admin log line naming the staff
+# member who ran it (README, "The audit trail").
+AUDITED_ACTIONS = {
+    (Order, "accept_reviewed_payment"): "under_review",
+    (Order, "refund_what_was_received"): "under_review",
+    (Order, "cancel_and_refund"): "paid",
+    (Refund, "retry_failed_refund"): "failed_refund",
+}
+
+
+def test_every_admin_action_on_bazaars_models_is_audited():
+    """A new action fails here until it is added to AUDITED_ACTIONS, and so to the test below."""
+    offered = {
+        (model, action if isinstance(action, str) else action.__name__)
+        for model, model_admin in admin.site._registry.items()
+        if model._meta.app_config.name.startswith("apps.")
+        for action in model_admin.actions or ()
+    }
+
+    assert offered == set(AUDITED_ACTIONS)
+
+
+@pytest.mark.parametrize(("model", "action"), list(AUDITED_ACTIONS), ids=[name for _, name in AUDITED_ACTIONS])
+def test_each_action_leaves_order_events_and_an_admin_log_line_naming_the_staff_member(
+    request, admin_client, staff, model, action
+):
+    selected = request.getfixturevalue(AUDITED_ACTIONS[model, action])
+    order = selected if isinstance(selected, Order) else selected.payment.order
+    events_before = OrderEvent.objects.filter(order=order).count()
+
+    changelist = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
+    response = run_action(admin_client, changelist, action, selected)
+
+    assert [level for level, _ in said(response)] in (["success"], ["warning"])
+    written = OrderEvent.objects.filter(order=order).order_by("pk")[events_before:]
+    assert written, "no order event"
+    assert {event.actor_id for event in written} == {staff.pk}
+    logged = {(obj._meta.model_name, user) for obj in (order, selected) for user, _, _ in admin_log(obj)}
+    assert logged == {(order._meta.model_name, staff.email), (selected._meta.model_name, staff.email)}
+    assert not LogEntry.objects.exclude(user=staff).exists()
 
 
 # --- who may ---------------------------------------------------------------------------------------
