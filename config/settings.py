@@ -265,6 +265,8 @@ AXES_USERNAME_FORM_FIELD = "username"  # the admin form's name for the email
 AXES_USERNAME_CALLABLE = "apps.accounts.admin_login.login_username"
 AXES_CLIENT_IP_CALLABLE = "apps.accounts.admin_login.client_address"
 AXES_LOCKOUT_CALLABLE = "apps.accounts.admin_login.lockout_response"
+# No "AXES: BEGIN" banner in the log of every process and management command at start-up.
+AXES_VERBOSE = False
 # Every failure is also kept in AccessFailureLog (the admin lists it), after its attempt expires.
 AXES_ENABLE_ACCESS_FAILURE_LOG = True
 # Sessions are the admin's alone (the API uses JWTs): each request renews one, so it ends after
