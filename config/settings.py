@@ -259,6 +259,42 @@ CORS_ALLOW_HEADERS = (*default_cors_headers, "idempotency-key", "x-request-id")
 
 ADMIN_URL = env.str("ADMIN_URL", default="admin/")
 
+# --- Staff login: brute-force protection and sessions ----------------------------------------
+# django-axes guards the admin login only (the API's login keeps its throttles). Failures are
+# counted in the database, which every app server shares and which outlives a Redis restart; the
+# admin lists them (Axes > Access attempts) and unlocking deletes them. Two limits within the
+# cool-off, per account (from any address) and per address (over any accounts); past either,
+# every attempt is refused with 429 until the cool-off has passed (apps/accounts/admin_login.py).
+INSTALLED_APPS.append("axes")
+# Turns a login axes refused into the lockout answer; inside the middleware that adds headers.
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("apps.core.middleware.DatabaseUnavailableMiddleware"), "axes.middleware.AxesMiddleware"
+)
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_HANDLER = "apps.accounts.admin_login.AdminLoginHandler"
+AXES_ONLY_ADMIN_SITE = True
+AXES_FAILURE_LIMIT = env.int("ADMIN_LOGIN_FAILURES_PER_ACCOUNT", default=5)
+ADMIN_LOGIN_FAILURES_PER_ADDRESS = env.int("ADMIN_LOGIN_FAILURES_PER_ADDRESS", default=20)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("ADMIN_LOGIN_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+# Refused attempts are not failures: the lock ends one cool-off after the failures that made it.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_USERNAME_FORM_FIELD = "username"  # the admin form's name for the email
+AXES_USERNAME_CALLABLE = "apps.accounts.admin_login.login_username"
+AXES_CLIENT_IP_CALLABLE = "apps.accounts.admin_login.client_address"
+AXES_LOCKOUT_CALLABLE = "apps.accounts.admin_login.lockout_response"
+# No "AXES: BEGIN" banner in the log of every process and management command at start-up.
+AXES_VERBOSE = False
+# Every failure is also kept in AccessFailureLog (the admin lists it), after its attempt expires.
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
+# Sessions are the admin's alone (the API uses JWTs): each request renews one, so it ends after
+# this many idle minutes. 30 in prod; a working day elsewhere, so `make run` does not log you out.
+ADMIN_SESSION_IDLE_MINUTES = env.int("ADMIN_SESSION_IDLE_MINUTES", default=30 if IS_PROD else 8 * 60)
+SESSION_COOKIE_AGE = ADMIN_SESSION_IDLE_MINUTES * 60
+SESSION_SAVE_EVERY_REQUEST = True
+# No script reads either cookie (the admin's forms carry the CSRF token); Secure in prod, above.
+SESSION_COOKIE_HTTPONLY = CSRF_COOKIE_HTTPONLY = True
+
 # --- I18N, static, media ------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

@@ -7,6 +7,9 @@ Installed (``DATABASE_ROUTERS``) only when ``DATABASE_REPLICA_URL`` is set. The 
   re-checks and the rows the transaction itself wrote must come from the primary);
 - once anything in a request wrote (``db_for_write`` was asked), the rest of that request reads
   the primary, so a request never reads its own write from a lagging replica;
+- the staff login's state is always read from the primary (``PRIMARY_ONLY_APPS``): failed-login
+  counters, where a lagging replica would let a burst of guesses past the limit, and sessions,
+  which the request before (a login's redirect) has just written;
 - every other read goes to the replica.
 
 "Request" is the scope opened by :func:`db_routing_scope` (``DatabaseRoutingMiddleware`` opens
@@ -24,6 +27,7 @@ from django.db import connections
 
 PRIMARY = "default"
 REPLICA = "replica"
+PRIMARY_ONLY_APPS = frozenset({"axes", "sessions"})
 
 _pinned_to_primary: ContextVar[bool] = ContextVar("bazaar_db_pinned_to_primary", default=False)
 
@@ -44,6 +48,8 @@ def is_pinned_to_primary() -> bool:
 
 class PrimaryReplicaRouter:
     def db_for_read(self, model, **hints) -> str:
+        if model._meta.app_label in PRIMARY_ONLY_APPS:
+            return PRIMARY
         if _pinned_to_primary.get() or connections[PRIMARY].in_atomic_block:
             return PRIMARY
         return REPLICA

@@ -9,6 +9,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from axes.models import AccessAttempt
+from django.contrib.sessions.models import Session
 from django.db import connections, transaction
 
 from apps.accounts.models import User
@@ -33,6 +35,13 @@ def test_reads_inside_a_transaction_go_to_the_primary():
     with db_routing_scope(), transaction.atomic():
         assert connections[PRIMARY].in_atomic_block
         assert router.db_for_read(Product) == PRIMARY
+
+
+def test_the_staff_logins_counters_and_sessions_are_always_read_from_the_primary():
+    with db_routing_scope():
+        assert router.db_for_read(AccessAttempt) == PRIMARY
+        assert router.db_for_read(Session) == PRIMARY
+        assert router.db_for_read(Product) == REPLICA
 
 
 def test_writes_go_to_the_primary_and_pin_the_rest_of_the_scope_to_it():
