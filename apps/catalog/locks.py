@@ -10,11 +10,6 @@ from collections.abc import Iterable
 from apps.catalog.models import Product, Variant
 
 
-def lock_products_for_sale(*, ids: Iterable[int]) -> dict[int, Product]:
-    """The products ``ids`` with their stores, locked (the products' rows only), by primary key."""
-    return Product.objects.select_for_update(of=("self",)).select_related("store").order_by("pk").in_bulk(list(ids))
-
-
 def lock_product(*, pk: int) -> Product:
     """One product, locked and freshly read (without its search vector, which nothing here needs):
     serialises its image uploads, reviews and deletion."""
