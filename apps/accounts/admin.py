@@ -1,8 +1,14 @@
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.template.response import TemplateResponse
+from rest_framework.exceptions import ValidationError
 
 from apps.accounts.cache import stores_changed
 from apps.accounts.models import Address, Store, User
+from apps.accounts.services import store_commission_set
 
 
 @admin.register(User)
@@ -29,13 +35,69 @@ class AddressAdmin(admin.ModelAdmin):
     raw_id_fields = ["user"]
 
 
+class CommissionRateForm(forms.Form):
+    rate = forms.DecimalField(
+        required=False,
+        min_value=0,
+        max_value=100,
+        max_digits=5,
+        decimal_places=2,
+        label="Commission rate (%)",
+        help_text="Leave empty to clear the override: the deployment's COMMISSION_RATE applies again.",
+    )
+
+
+def _rate(value) -> str:
+    return "default" if value is None else f"{value}%"
+
+
 @admin.register(Store)
 class StoreAdmin(admin.ModelAdmin):
-    list_display = ["name", "slug", "owner", "is_active", "created_at"]
+    list_display = ["name", "slug", "owner", "is_active", "commission_rate", "created_at"]
     search_fields = ["name", "slug", "owner__email"]
     list_filter = ["is_active"]
-    readonly_fields = ["slug", "created_at", "updated_at"]
+    # The commission is set only through the action below (services.store_commission_set).
+    readonly_fields = ["slug", "commission_rate", "created_at", "updated_at"]
     raw_id_fields = ["owner"]
+    actions = ["set_commission_rate"]
+
+    def has_set_commission_permission(self, request) -> bool:
+        return request.user.has_perm(f"{self.opts.app_label}.set_commission")
+
+    @admin.action(description="Set commission rate", permissions=["set_commission"])
+    def set_commission_rate(self, request, queryset):
+        """Django's action with an intermediate page: the form first, then, posted with ``apply``,
+        the service for each selected store and an admin log line naming the old and new rate.
+        Orders placed already keep the rate they snapshotted."""
+        form = CommissionRateForm(request.POST if "apply" in request.POST else None)
+        if form.is_valid():
+            rate = form.cleaned_data["rate"]
+            for store in queryset:
+                old = store.commission_rate
+                try:
+                    store_commission_set(store=store, rate=rate, actor=request.user)
+                except ValidationError as error:
+                    self.message_user(request, f"{store}: {error.detail}", level=messages.ERROR)
+                    continue
+                done = f"commission rate {_rate(old)} -> {_rate(store.commission_rate)}"
+                LogEntry.objects.log_actions(
+                    user_id=request.user.pk,
+                    queryset=[store],
+                    action_flag=CHANGE,
+                    change_message=done,
+                    single_object=True,
+                )
+                self.message_user(request, f"{store}: {done}.", level=messages.SUCCESS)
+            return None  # back to the list
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Set commission rate",
+            "opts": self.opts,
+            "form": form,
+            "stores": queryset,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/accounts/store/set_commission_rate.html", context)
 
     def has_add_permission(self, request):
         # Owners open stores through the API (services.store_open picks the slug and makes them a

@@ -113,9 +113,19 @@ class Store(TimeStampedModel):
     slug = models.SlugField(max_length=80, unique=True)
     description = models.TextField(blank=True, max_length=5000)
     is_active = models.BooleanField(default=True)
+    # Percent of the item subtotal Bazaar keeps; null = the deployment's COMMISSION_RATE. Set by
+    # staff only, through services.store_commission_set (the admin's "Set commission rate").
+    commission_rate = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
 
     class Meta:
         ordering = ["name", "id"]
+        permissions = [("set_commission", "Can set a store's commission rate")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(commission_rate__isnull=True) | Q(commission_rate__gte=0, commission_rate__lte=100),
+                name="accounts_store_commission_rate_0_100",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.name

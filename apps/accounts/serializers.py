@@ -7,6 +7,7 @@ from django_countries.serializer_fields import CountryField
 from rest_framework import serializers
 
 from apps.accounts.models import Address, Store, User, phone_validator
+from apps.accounts.selectors import store_commission_rate
 from apps.core.fields import JSONBooleanField, JSONCharField, JSONEmailField, JSONModelSerializer
 
 LANGUAGE_CODES = sorted(code for code, info in LANG_INFO.items() if "name" in info)
@@ -122,10 +123,19 @@ class StoreUpdateInputSerializer(serializers.Serializer):
     description = JSONCharField(max_length=5000, required=False, allow_blank=True)
 
 
+class EffectiveCommissionRateField(serializers.DecimalField):
+    """The store's commission percent: its override, else the deployment's COMMISSION_RATE."""
+
+    def get_attribute(self, instance: Store):
+        return store_commission_rate(store=instance)
+
+
 class StoreOwnOutputSerializer(serializers.ModelSerializer):
+    commission_rate = EffectiveCommissionRateField(max_digits=5, decimal_places=2, read_only=True)
+
     class Meta:
         model = Store
-        fields = ["slug", "name", "description", "created_at"]
+        fields = ["slug", "name", "description", "commission_rate", "created_at"]
         read_only_fields = fields
 
 

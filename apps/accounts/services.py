@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.contrib.auth.password_validation import validate_password
@@ -208,6 +209,33 @@ def store_update(*, store: Store, data: dict[str, Any]) -> Store:
     if renamed:
         stores_changed()  # products embed the store's name
     return store
+
+
+COMMISSION_RATE_MIN = Decimal("0")
+COMMISSION_RATE_MAX = Decimal("100")
+
+
+@transaction.atomic
+def store_commission_set(*, store: Store, rate: Decimal | None, actor: User) -> Store:
+    """Set the store's commission override (percent, 0 to 100, two decimals) or clear it with
+    None, so the deployment's COMMISSION_RATE applies again. Staff only (``actor``, who the admin
+    logs). Orders placed already keep the rate they snapshotted. Raises ValidationError naming
+    ``commission_rate`` for a rate out of range or with more than two decimals."""
+    if rate is not None:
+        try:
+            rate = Decimal(rate)
+            valid = rate.is_finite() and COMMISSION_RATE_MIN <= rate <= COMMISSION_RATE_MAX
+            valid = valid and rate == rate.quantize(Decimal("0.01"))
+        except (InvalidOperation, TypeError, ValueError):
+            valid = False
+        if not valid:
+            raise ValidationError({"commission_rate": ["Enter a percent from 0 to 100 with at most two decimals."]})
+        rate = rate.quantize(Decimal("0.01"))
+    locked = Store.objects.select_for_update().get(pk=store.pk)
+    locked.commission_rate = rate
+    locked.save(update_fields=["commission_rate", "updated_at"])
+    store.commission_rate, store.updated_at = locked.commission_rate, locked.updated_at
+    return locked
 
 
 # --- the staff login's second factor (apps/accounts/admin_site.py) ------------------------------

@@ -23,6 +23,7 @@ from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
 from apps.accounts.models import Store, User
+from apps.accounts.selectors import store_commission_rate
 from apps.cart.locks import lock_cart
 from apps.catalog.cache import catalog_stock_changed
 from apps.catalog.exceptions import OutOfStock
@@ -152,7 +153,7 @@ def _order_place(
         subtotals[line.store_id] += line.line_total
     country = str(shipping_address.get("country", "")).upper()
     chosen = _shipping_choose(stores=stores, subtotals=subtotals, country=country, requested=shipping_rates or {})
-    commission_rate = money(settings.COMMISSION_RATE)
+    rates = {store_id: store_commission_rate(store=store) for store_id, store in stores.items()}
     store_orders = {
         store_id: StoreOrder(
             store=store,
@@ -163,8 +164,8 @@ def _order_place(
             total=money(subtotals[store_id] + chosen[store_id].price),
             shipping_rate_id=chosen[store_id].id,
             shipping_method=chosen[store_id].snapshot(),
-            commission_rate=commission_rate,
-            commission=money(commission_rate * subtotals[store_id] / 100),
+            commission_rate=rates[store_id],
+            commission=money(rates[store_id] * subtotals[store_id] / 100),
         )
         for store_id, store in stores.items()
     }

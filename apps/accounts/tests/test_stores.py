@@ -1,5 +1,7 @@
 """Opening and editing one's store (/api/v1/users/me/store/); the public store pages are the catalog's."""
 
+from decimal import Decimal
+
 import pytest
 
 from apps.accounts.models import Store
@@ -24,6 +26,7 @@ def test_opening_a_store_answers_201_and_makes_the_user_a_seller(buyer_client, b
         "slug": "anns-attic",
         "name": "Ann's Attic",
         "description": "Old things, good homes.",
+        "commission_rate": "10.00",
         "created_at": iso(store.created_at),
     }
     assert store.owner == buyer
@@ -105,8 +108,19 @@ def test_a_seller_reads_their_own_store(seller_client, seller):
         "slug": store.slug,
         "name": store.name,
         "description": store.description,
+        "commission_rate": "10.00",
         "created_at": iso(store.created_at),
     }
+
+
+def test_a_seller_sees_their_stores_commission_override_read_only(seller_client, seller):
+    seller.store.commission_rate = Decimal("12.50")
+    seller.store.save(update_fields=["commission_rate"])
+
+    assert seller_client.get(MY_STORE).json()["commission_rate"] == "12.50"
+    patched = seller_client.patch(MY_STORE, {"commission_rate": "0.00"}, format="json")
+    assert patched.json()["commission_rate"] == "12.50"  # read-only: ignored
+    assert Store.objects.get(pk=seller.store.pk).commission_rate == Decimal("12.50")
 
 
 def test_renaming_keeps_the_slug(seller_client, seller):

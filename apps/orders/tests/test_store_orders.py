@@ -6,6 +6,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from apps.accounts.services import store_commission_set
 from apps.accounts.tests.factories import AddressFactory, StoreFactory, UserFactory
 from apps.cart.models import CartItem
 from apps.catalog.exceptions import OutOfStock
@@ -319,6 +320,43 @@ def test_commission_is_snapshotted_per_store_order_rounded_half_up(buyer, buyer_
         Decimal("1.51"),  # 1.505 half up, where half-even would say 1.50
         Decimal("15.54"),
     )
+
+
+def test_a_stores_commission_override_is_snapshotted_and_others_keep_the_default(buyer, buyer_client, settings):
+    settings.COMMISSION_RATE = Decimal("10.00")
+    staff = UserFactory(is_staff=True)
+    special, plain = ProductFactory(price=Decimal("10.05")), ProductFactory(price=Decimal("10.05"))
+    store_commission_set(store=special.store, rate=Decimal("12.50"), actor=staff)
+    fill_cart(buyer, (special, 1), (plain, 1))
+    number = checkout(buyer_client).json()["number"]
+
+    parts = {part.store_id: part for part in StoreOrder.objects.filter(order__number=number)}
+
+    assert (parts[special.store_id].commission_rate, parts[special.store_id].commission) == (
+        Decimal("12.50"),
+        Decimal("1.26"),  # 1.25625 half up
+    )
+    assert (parts[plain.store_id].commission_rate, parts[plain.store_id].commission) == (
+        Decimal("10.00"),
+        Decimal("1.01"),  # 1.005 half up
+    )
+
+
+def test_orders_placed_before_a_commission_change_keep_their_snapshot(buyer, buyer_client, settings):
+    settings.COMMISSION_RATE = Decimal("10.00")
+    staff = UserFactory(is_staff=True)
+    product = ProductFactory(price=Decimal("20.00"), stock=5)
+    store_commission_set(store=product.store, rate=Decimal("12.50"), actor=staff)
+    fill_cart(buyer, (product, 1))
+    before = checkout(buyer_client).json()["number"]
+
+    store_commission_set(store=product.store, rate=None, actor=staff)  # cleared: the default again
+    fill_cart(buyer, (product, 1))
+    after = checkout(buyer_client).json()["number"]
+
+    snapshot = dict(StoreOrder.objects.values_list("order__number", "commission_rate"))
+    assert snapshot == {before: Decimal("12.50"), after: Decimal("10.00")}
+    assert StoreOrder.objects.get(order__number=before).commission == Decimal("2.50")
 
 
 # --- fulfilment per store order ------------------------------------------------------------------
