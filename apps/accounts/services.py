@@ -218,8 +218,9 @@ COMMISSION_RATE_MAX = Decimal("100")
 @transaction.atomic
 def store_commission_set(*, store: Store, rate: Decimal | None, actor: User) -> Store:
     """Set the store's commission override (percent, 0 to 100, two decimals) or clear it with
-    None, so the deployment's COMMISSION_RATE applies again. Staff only (``actor``, who the admin
-    logs). Orders placed already keep the rate they snapshotted. Raises ValidationError naming
+    None, so the deployment's COMMISSION_RATE applies again. ``actor`` is the staff member asking
+    (the admin action, gated by the ``set_commission`` permission, logs it; this service does not
+    check it). Orders placed already keep the rate they snapshotted. Raises ValidationError naming
     ``commission_rate`` for a rate out of range or with more than two decimals."""
     if rate is not None:
         try:
