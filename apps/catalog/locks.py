@@ -28,8 +28,10 @@ def lock_variants(*, ids: Iterable[int]) -> dict[int, Variant]:
     )
 
 
-def lock_product_variants(*, product_id: int) -> dict[int, Variant]:
-    """Every variant of one product, locked, by primary key: taken before ``lock_product`` by the
-    writers of a product's variants, in the order checkout takes them (variants, then the product
-    rows ``products_refresh`` updates), so the two cannot deadlock."""
-    return Variant.objects.select_for_update().filter(product_id=product_id).order_by("pk").in_bulk()
+def lock_product_with_variants(*, pk: int) -> tuple[Product, dict[int, Variant]]:
+    """One product and every one of its variants, locked and freshly read: the variants first, by
+    primary key, then the product, the order checkout takes them in (variants, then the product
+    rows ``products_refresh`` updates), so the two cannot deadlock. Taken by every writer of a
+    product's variants, and by product updates and deletion."""
+    variants = Variant.objects.select_for_update().filter(product_id=pk).order_by("pk").in_bulk()
+    return lock_product(pk=pk), variants

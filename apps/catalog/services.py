@@ -21,7 +21,7 @@ from apps.catalog import variants as variant_rules
 from apps.catalog.cache import catalog_changed
 from apps.catalog.exceptions import AlreadyReviewed, CategoryInUse, HasVariants
 from apps.catalog.images import image_prepare, thumbnail_render
-from apps.catalog.locks import lock_product, lock_product_variants
+from apps.catalog.locks import lock_product, lock_product_with_variants
 from apps.catalog.models import Category, Product, ProductImage, Review
 from apps.catalog.variants import VariantSpec
 from apps.core.exceptions import SlugConflict
@@ -173,8 +173,7 @@ def product_update(*, product: Product, data: dict[str, Any]) -> Product:
     one variant; on a product with options they raise HasVariants (change its variants instead).
     ``options`` may only gain values (apps.catalog.variants.options_extend). Runs under the
     product's variants' and row locks."""
-    lock_product_variants(product_id=product.pk)
-    locked = lock_product(pk=product.pk)
+    locked, _ = lock_product_with_variants(pk=product.pk)
     if locked.options and ("price" in data or "stock" in data):
         raise HasVariants()
     data = dict(data)
@@ -210,8 +209,7 @@ def product_delete(*, product: Product) -> bool:
     """Delete the product with its images (files too, after commit), or archive it instead when
     it is referenced (product_is_referenced). Returns True when deleted, False when archived."""
     with transaction.atomic():
-        lock_product_variants(product_id=product.pk)  # the order checkout takes them: variants first
-        product = lock_product(pk=product.pk)
+        product, _ = lock_product_with_variants(pk=product.pk)
         if product_is_referenced(product=product):
             _product_archive(product=product)
             return False

@@ -30,7 +30,7 @@ from rest_framework.exceptions import ValidationError
 from apps.accounts.models import Store
 from apps.catalog.cache import catalog_changed
 from apps.catalog.exceptions import LastVariant
-from apps.catalog.locks import lock_product, lock_product_variants
+from apps.catalog.locks import lock_product_with_variants
 from apps.catalog.models import (
     MAX_OPTION_VALUES,
     MAX_OPTIONS,
@@ -245,11 +245,6 @@ def options_extend(*, current: list[dict[str, Any]], given: list[dict[str, Any]]
 # --- Writes ---------------------------------------------------------------------------------
 
 
-def _locked(product: Product) -> tuple[Product, dict[int, Variant]]:
-    variants = lock_product_variants(product_id=product.pk)
-    return lock_product(pk=product.pk), variants
-
-
 def _changed(product: Product) -> None:
     products_refresh(product_ids=[product.pk])
     catalog_changed()
@@ -274,7 +269,7 @@ def variant_create(
     generated when omitted), an image of this product (``image_id``), at most MAX_VARIANTS
     (``variants``)."""
     with transaction.atomic():
-        product, variants = _locked(product)
+        product, variants = lock_product_with_variants(pk=product.pk)
         if len(variants) >= MAX_VARIANTS:
             raise ValidationError({"variants": [f"A product has at most {MAX_VARIANTS} variants."]})
         try:
@@ -318,7 +313,7 @@ def variant_update(*, variant: Variant, data: dict[str, Any]) -> Variant:
     image of this product) or ``is_active``; deactivating the last active variant raises
     LastVariant. Options are not changed: a different combination is a new variant."""
     with transaction.atomic():
-        product, variants = _locked(variant.product)
+        product, variants = lock_product_with_variants(pk=variant.product_id)
         variant = variants[variant.pk]
         changed = [field for field in VARIANT_FIELDS if field in data and data[field] != getattr(variant, field)]
         if "sku" in changed:
@@ -354,7 +349,7 @@ def variant_delete(*, variant: Variant) -> bool:
     """Delete a variant, or deactivate it when an order references it (variant_is_referenced).
     The last active variant is neither (LastVariant). Returns True when deleted."""
     with transaction.atomic():
-        product, variants = _locked(variant.product)
+        product, variants = lock_product_with_variants(pk=variant.product_id)
         variant = variants[variant.pk]
         _last_active_check(variant=variant, variants=variants)
         deleted = not variant_is_referenced(variant=variant)
