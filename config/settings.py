@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "apps.shipping",
     "apps.cart",
     "apps.orders",
+    "apps.ledger",
     "apps.payments",
     "apps.checkout",
 ]
@@ -354,6 +355,10 @@ SHIPPING_FLAT_RATE = Decimal(env.str("SHIPPING_FLAT_RATE", default="0.00"))
 ORDER_RESERVATION_MINUTES = env.int("ORDER_RESERVATION_MINUTES", default=30)
 # Percent of each store's item subtotal the platform keeps; staff override it per store.
 COMMISSION_RATE = Decimal(env.str("COMMISSION_RATE", default="10.00"))
+# Days after a store order's delivery before its seller net can be paid out (returns, disputes).
+PAYOUT_HOLD_DAYS = env.int("PAYOUT_HOLD_DAYS", default=7)
+# Days after delivery a buyer may open a return.
+RETURN_WINDOW_DAYS = env.int("RETURN_WINDOW_DAYS", default=30)
 # All payment-provider calls of one request together (start, confirm, the SDK's retries) stop after
 # this, below gunicorn's worker timeout (GUNICORN_TIMEOUT, 30 s): the payment stays pending and the
 # webhook or the sync finishes it (apps/payments/providers/budget.py).

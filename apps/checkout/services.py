@@ -28,6 +28,7 @@ from typing import Any
 from django.db import transaction
 
 from apps.accounts.models import User
+from apps.ledger.services import ledger_sale
 from apps.orders.exceptions import InvalidTransition
 from apps.orders.locks import lock_order
 from apps.orders.models import Order, OrderStatus
@@ -218,6 +219,7 @@ def checkout_review_accept(*, order: Order, staff: User) -> Order:
                 raise InvalidTransition("No payment of this order received anything to accept.")
             settling = captured[0]
             Payment.objects.filter(pk=settling.pk).update(settles_order=True)
+            ledger_sale(order=locked, key=f"sale:{locked.number}", note="payment accepted by staff")
             order_transition(
                 order=locked,
                 to=OrderStatus.PAID,

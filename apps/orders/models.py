@@ -99,6 +99,11 @@ class StoreOrder(TimeStampedModel):
     # Percent of the item subtotal the platform keeps, as it was at checkout, and that amount.
     commission_rate = models.DecimalField(max_digits=5, decimal_places=2)
     commission = models.DecimalField(max_digits=12, decimal_places=2)
+    # What refunds have given back so far (written with their ledger entries, apps.ledger): of the
+    # items, of the shipping, and the commission returned with them.
+    refunded_items = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    refunded_shipping = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    refunded_commission = models.DecimalField(max_digits=12, decimal_places=2, default=0)
     carrier = models.CharField(max_length=100, blank=True)
     tracking_number = models.CharField(max_length=100, blank=True)
     shipped_at = models.DateTimeField(null=True, blank=True)
@@ -109,6 +114,11 @@ class StoreOrder(TimeStampedModel):
         constraints = [
             models.UniqueConstraint(fields=["order", "store"], name="orders_store_order_one_per_store"),
             models.CheckConstraint(condition=Q(total__gte=0), name="orders_store_order_total_not_negative"),
+            models.CheckConstraint(
+                condition=Q(refunded_items__gte=0, refunded_items__lte=models.F("subtotal"))
+                & Q(refunded_shipping__gte=0, refunded_shipping__lte=models.F("shipping")),
+                name="orders_store_order_refunds_within_paid",
+            ),
         ]
         indexes = [models.Index(fields=["store", "-created_at", "-id"], name="orders_storeorder_recent")]
 
@@ -118,6 +128,10 @@ class StoreOrder(TimeStampedModel):
     @property
     def seller_net(self):
         return self.total - self.commission
+
+    @property
+    def refunded_total(self):
+        return self.refunded_items + self.refunded_shipping
 
 
 class OrderLine(models.Model):

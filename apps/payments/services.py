@@ -18,6 +18,7 @@ from django.db.models import Exists, Max, OuterRef, Q, Sum
 
 from apps.accounts.models import User
 from apps.core.money import money
+from apps.ledger.services import ledger_capture, ledger_refund, ledger_sale
 from apps.orders.exceptions import InvalidTransition
 from apps.orders.locks import lock_order
 from apps.orders.models import Order, OrderStatus
@@ -92,6 +93,13 @@ def payment_record(*, payment: Payment, result: PaymentResult) -> Payment:
         )
         if status == PaymentStatus.SUCCEEDED and locked.amount_received is None:
             locked.amount_received = money(result.amount)
+            ledger_capture(
+                order=locked.order,
+                key=f"capture:{locked.order.number}:{locked.attempt}",
+                amount=locked.amount_received,
+                currency=(result.currency or locked.currency).upper(),
+                note=f"{locked.provider} {locked.reference}",
+            )
         locked.save()
     return _copy(locked, payment)
 
@@ -156,6 +164,8 @@ def payment_apply_result(*, payment: Payment, result: PaymentResult, note: str) 
         if outcome == "paid":
             Payment.objects.filter(pk=payment.pk).update(settles_order=True)
             payment.settles_order = True
+            order = payment.order  # its number and currency; the store orders are read fresh
+            ledger_sale(order=order, key=f"sale:{order.number}", note=note)
     if outcome in ("refund", "already_paid"):  # cancelled meanwhile, or a second charge for a paid order
         order = Order.objects.only("needs_review", "number").get(pk=payment.order_id)
         if not order.needs_review:
@@ -243,7 +253,7 @@ def refund_apply(*, refund: Refund, result: RefundResult) -> Refund:
     """Record the provider's answer about a refund; a success adds to the payment's refunded amount
     (once: a refund no longer pending is never applied again)."""
     with transaction.atomic():
-        lock_order(pk=refund.payment.order_id)  # order, payment, refund: the project's lock order
+        order = lock_order(pk=refund.payment.order_id)  # order, payment, refund: the project's lock order
         lock_payment(pk=refund.payment_id)
         locked = lock_refund(pk=refund.pk)
         if locked.status != RefundStatus.PENDING:
@@ -260,7 +270,15 @@ def refund_apply(*, refund: Refund, result: RefundResult) -> Refund:
         locked.reference = result.reference or locked.reference
         if result.status == RefundStatus.SUCCEEDED:
             locked.status, locked.failure = RefundStatus.SUCCEEDED, ""
-            _payment_refunded(payment_id=locked.payment_id, amount=locked.amount, reference=locked.reference)
+            payment = _payment_refunded(payment_id=locked.payment_id, amount=locked.amount, reference=locked.reference)
+            ledger_refund(
+                order=order,
+                key=f"refund:{locked.idempotency_key}",
+                amount=locked.amount,
+                currency=payment.currency,
+                settled=payment.settles_order,
+                note=locked.reason,
+            )
         elif result.status == RefundStatus.FAILED:
             locked.status, locked.failure = RefundStatus.FAILED, "the provider could not complete the refund"
         locked.save(update_fields=["status", "reference", "failure", "tries", "updated_at"])
@@ -302,6 +320,14 @@ def _record_outside_refund(*, payment: Payment, amount: Decimal, key: str) -> Re
         except IntegrityError:
             return None  # recorded already: a replayed event
         _payment_refunded(payment_id=locked.pk, amount=amount)
+        ledger_refund(
+            order=order,
+            key=f"refund:{key}",
+            amount=amount,
+            currency=locked.currency,
+            settled=locked.settles_order,
+            note="refunded at the provider",
+        )
         order_flag_for_review(order=order, note=f"{amount} {locked.currency} refunded outside Bazaar")
     return refund
 
