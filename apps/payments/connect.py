@@ -21,6 +21,7 @@ from apps.payments.exceptions import PayoutProviderUnavailable
 from apps.payments.models import ConnectAccount
 from apps.payments.providers import get_provider
 from apps.payments.providers.base import AccountLinkResult, ProviderError
+from apps.payments.providers.budget import provider_budget
 from apps.payments.providers.simulated import SimulatedProvider
 
 logger = logging.getLogger(__name__)
@@ -40,17 +41,18 @@ def connect_account_key(*, store: Store) -> str:
 def connect_account_link(*, store: Store, user: User) -> AccountLinkResult:
     """An onboarding link for the store's payout account, opening the account (with ``user``'s
     email) on the first call and reusing it after. Raises PayoutProviderUnavailable (503) when
-    the provider fails; an account the provider opened before failing is found again by the
-    same key on the next call."""
+    the provider fails or the request's provider budget is spent; an account the provider opened
+    before its answer was lost is found again by the same key on the next call."""
     account = ConnectAccount.objects.filter(store=store).first()
     try:
-        if account is None:
-            account = _connect_account_open(store=store, user=user)
-        return get_provider(account.provider).connect_account_link(
-            account_ref=account.reference,
-            refresh_url=f"{settings.FRONTEND_URL}{REFRESH_PATH}",
-            return_url=f"{settings.FRONTEND_URL}{RETURN_PATH}",
-        )
+        with provider_budget():
+            if account is None:
+                account = _connect_account_open(store=store, user=user)
+            return get_provider(account.provider).connect_account_link(
+                account_ref=account.reference,
+                refresh_url=f"{settings.FRONTEND_URL}{REFRESH_PATH}",
+                return_url=f"{settings.FRONTEND_URL}{RETURN_PATH}",
+            )
     except ProviderError as error:
         logger.warning("payout account link for store %s failed: %s", store.slug, error)
         raise PayoutProviderUnavailable() from error
