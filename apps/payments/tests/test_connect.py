@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from apps.accounts.tests.factories import StoreFactory, UserFactory
 from apps.orders.tests.factories import ADDRESS, fill_cart
+from apps.orders.tests.test_concurrency import run_together
 from apps.payments.connect import connect_account_apply, connect_account_status
 from apps.payments.models import ConnectAccount, Payment, SimulatedAccountLink, SimulatedConnectAccount
 from apps.payments.providers.base import ProviderError
@@ -295,3 +296,21 @@ def test_the_admin_shows_accounts_read_only(client, staff, seller):
     assert client.post(f"{base}{account.pk}/delete/", {"post": "yes"}).status_code == 403
     account.refresh_from_db()
     assert (account.reference, account.payouts_enabled) == ("acct_1", False)
+
+
+# --- PostgreSQL: racing first calls ------------------------------------------------------------------
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_racing_first_calls_open_one_account(client_for):
+    store = StoreFactory()
+    clients = [client_for(store.owner) for _ in range(4)]
+
+    responses = run_together([lambda c=c: c.post(ENDPOINT) for c in clients])
+
+    assert [r.status_code for r in responses] == [201] * 4
+    assert len({r.json()["url"] for r in responses}) == 4
+    assert ConnectAccount.objects.count() == 1
+    assert SimulatedConnectAccount.objects.count() == 1
+    assert ConnectAccount.objects.get().reference == SimulatedConnectAccount.objects.get().reference
