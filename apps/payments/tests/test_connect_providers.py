@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+import stripe
 from django.utils import timezone
 
 from apps.payments.models import (
@@ -430,3 +431,37 @@ def test_simulated_reversals_never_exceed_the_transfer(simulated):
     assert SimulatedTransferReversal.objects.count() == 2
     with pytest.raises(ProviderError):
         simulated.transfer_reverse(transfer_ref="sim_tr_nope", amount=Decimal("1.00"), idempotency_key="r4")
+
+
+def test_the_standin_answers_transfer_reads_as_stripe_does(stripe_provider, stripe_standin):
+    charge = stripe_charge(stripe_provider)
+    account = enabled_stripe_account(stripe_provider, stripe_standin)
+    made = stripe_provider.transfer_create(
+        amount=Decimal("20.00"),
+        currency="USD",
+        destination=account,
+        transfer_group="BZ1",
+        source_transaction=charge,
+        idempotency_key="t-1",
+        metadata={"store_order": "7"},
+    )
+    reversal = stripe_provider.transfer_reverse(
+        transfer_ref=made.reference, amount=Decimal("5.00"), idempotency_key="r"
+    )
+    client = stripe.StripeClient(api_key=stripe_standin.api_key, base_addresses={"api": stripe_standin.url})
+
+    transfer = client.v1.transfers.retrieve(made.reference)
+    listed = client.v1.transfers.list({"transfer_group": "BZ1"})
+    reversals = client.v1.transfers.reversals.list(made.reference)
+    with pytest.raises(stripe.InvalidRequestError) as missing:
+        client.v1.transfers.retrieve("tr_nope")
+
+    assert (transfer.amount, transfer.amount_reversed, transfer.reversed) == (2000, 500, False)
+    assert (transfer.destination, transfer.source_transaction, transfer.metadata.to_dict()) == (
+        account,
+        charge,
+        {"store_order": "7"},
+    )
+    assert [t.id for t in listed.data] == [made.reference]
+    assert [r.id for r in reversals.data] == [reversal.reference]
+    assert (missing.value.http_status, missing.value.code) == (404, "resource_missing")
