@@ -369,6 +369,9 @@ PAYMENT_PROVIDER_BUDGET_SECONDS = env.float("PAYMENT_PROVIDER_BUDGET_SECONDS", d
 STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
 STRIPE_PUBLISHABLE_KEY = env.str("STRIPE_PUBLISHABLE_KEY", default="")
 STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
+# The signing secret of a Connect webhook endpoint (events about sellers' connected accounts), when
+# it is a separate endpoint in Stripe's dashboard; tried first, then STRIPE_WEBHOOK_SECRET.
+STRIPE_CONNECT_WEBHOOK_SECRET = env.str("STRIPE_CONNECT_WEBHOOK_SECRET", default="")
 STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="")
 STRIPE_ALLOW_LIVE = env.bool("STRIPE_ALLOW_LIVE", default=False)
 # Production refuses to fall back to the simulated provider (test cards "pay" there): it runs

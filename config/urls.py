@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from apps.catalog.media import media_serve
 from apps.core.apis import HealthApi, metrics, not_found
+from apps.payments.pages import simulated_onboard
 
 urlpatterns = [
     path("healthz", HealthApi.as_view(), name="healthz"),
@@ -17,6 +18,7 @@ urlpatterns = [
     path("api/v1/", include("apps.payments.urls")),
     path("api/v1/", include("apps.payouts.urls")),
     path("api/v1/", include("apps.checkout.urls")),
+    path("payouts/simulated/onboard/<str:token>/", simulated_onboard, name="simulated-onboard"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path(f"{settings.ADMIN_URL}", admin.site.urls),

@@ -101,12 +101,11 @@ class Portion:
     shipping: Decimal
 
 
-def refund_portions(*, order: Order, amount: Decimal) -> tuple[list[Portion], Decimal]:
-    """Split a refund not tied to lines (a whole order, one made outside Bazaar) over the order's
+def refund_portions(*, store_orders: list[StoreOrder], amount: Decimal) -> tuple[list[Portion], Decimal]:
+    """Split a refund not tied to lines (a whole order, one made outside Bazaar) over an order's
     store orders in proportion to what each has left to refund (items first, then shipping), to
     the cent (largest remainder). Returns the portions and what is left over (more than the store
     orders have left: it comes from ``unapplied``)."""
-    store_orders = list(order.store_orders.all())
     left = {so.pk: (so.subtotal - so.refunded_items, so.shipping - so.refunded_shipping) for so in store_orders}
     room = sum((items + shipping for items, shipping in left.values()), ZERO)
     take = min(money(amount), room)
@@ -145,7 +144,8 @@ def ledger_refund(
     leftover = amount
     if settled:
         if portions is None:
-            portions, leftover = refund_portions(order=order, amount=amount)
+            store_orders = list(StoreOrder.objects.filter(order_id=order.pk).order_by("pk"))
+            portions, leftover = refund_portions(store_orders=store_orders, amount=amount)
         else:
             leftover = amount - sum((portion.items + portion.shipping for portion in portions), ZERO)
     else:

@@ -31,3 +31,9 @@ class RefundExceeds(Conflict):
 class InvalidSignature(ApplicationError):
     default_detail = "The webhook signature is missing, wrong or too old."
     default_code = "invalid_signature"
+
+
+class PayoutProviderUnavailable(ApplicationError):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = "The payment provider is unavailable; try again in a moment."
+    default_code = "payout_provider_unavailable"

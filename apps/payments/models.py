@@ -19,6 +19,9 @@ class Payment(TimeStampedModel):
     failure_code = models.CharField(max_length=64, blank=True)
     client_secret = models.CharField(max_length=255, blank=True)
     refund_reference = models.CharField(max_length=255, blank=True)
+    # The provider's charge behind a success (Stripe: the intent's latest_charge): the
+    # source_transaction of the transfers that pay the sellers their share of it.
+    charge_reference = models.CharField(max_length=255, blank=True)
     response = models.JSONField(default=dict, blank=True)
     # What the provider actually took (it may differ from ``amount``: such a payment needs review),
     # and what has come back to the buyer since (refunds that succeeded, Bazaar's or made outside).
@@ -127,3 +130,100 @@ class WebhookEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_id} {self.type}"
+
+
+class ConnectAccount(TimeStampedModel):
+    """A store's payout account at the provider (Stripe: a Connect Express account), made by
+    ``connect.connect_account_link`` and kept up to date from ``account.updated`` events."""
+
+    class Status:
+        NONE = "none"  # no row: the store has no account yet
+        ONBOARDING = "onboarding"  # the seller has not finished the provider's form
+        ENABLED = "enabled"  # payouts enabled: transfers may be sent
+        RESTRICTED = "restricted"  # details submitted, but the provider does not allow payouts
+
+    store = models.OneToOneField("accounts.Store", on_delete=models.PROTECT, related_name="payout_account")
+    provider = models.CharField(max_length=20)
+    reference = models.CharField(max_length=255, unique=True)
+    details_submitted = models.BooleanField(default=False)
+    payouts_enabled = models.BooleanField(default=False)
+    # When the provider said what the row holds (the event's creation time): an older event,
+    # arriving late, does not undo a newer one.
+    state_as_of = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.reference} {self.status}"
+
+    @property
+    def status(self) -> str:
+        if self.payouts_enabled:
+            return self.Status.ENABLED
+        return self.Status.RESTRICTED if self.details_submitted else self.Status.ONBOARDING
+
+
+class SimulatedConnectAccount(models.Model):
+    """A connected account in the simulated provider's books, under the caller's idempotency key."""
+
+    key = models.CharField(max_length=300, unique=True)
+    reference = models.CharField(max_length=64, unique=True)
+    email = models.EmailField()
+    country = models.CharField(max_length=2, blank=True)
+    details_submitted = models.BooleanField(default=False)
+    payouts_enabled = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.reference
+
+
+class SimulatedAccountLink(models.Model):
+    """An onboarding link of the simulated provider: a page of the app that finishes the account's
+    onboarding when opened before ``expires_at``. Only the token's SHA-256 is kept."""
+
+    token_hash = models.CharField(max_length=64, unique=True)
+    account = models.ForeignKey(SimulatedConnectAccount, on_delete=models.CASCADE, related_name="links")
+    return_url = models.URLField(max_length=500)
+    expires_at = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.account} until {self.expires_at:%Y-%m-%d %H:%M}"
+
+
+class SimulatedTransfer(models.Model):
+    """A transfer to a connected account in the simulated provider's books."""
+
+    key = models.CharField(max_length=300, unique=True)
+    reference = models.CharField(max_length=64, unique=True)
+    destination = models.CharField(max_length=64)
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    currency = models.CharField(max_length=3)
+    transfer_group = models.CharField(max_length=100, blank=True)
+    source_transaction = models.CharField(max_length=64, blank=True, db_index=True)
+    metadata = models.JSONField(default=dict, blank=True)
+    amount_reversed = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(amount__gt=0, amount_reversed__gte=0, amount_reversed__lte=models.F("amount")),
+                name="payments_simulated_transfer_reversed_within_amount",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reference} {self.amount} → {self.destination}"
+
+
+class SimulatedTransferReversal(models.Model):
+    """A reversal of a simulated transfer, under the caller's idempotency key."""
+
+    key = models.CharField(max_length=300, unique=True)
+    reference = models.CharField(max_length=64, unique=True)
+    transfer = models.ForeignKey(SimulatedTransfer, on_delete=models.CASCADE, related_name="reversals")
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.reference} {self.amount}"

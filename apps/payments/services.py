@@ -88,6 +88,7 @@ def payment_record(*, payment: Payment, result: PaymentResult) -> Payment:
         locked.reference = result.reference or locked.reference
         locked.failure_code = result.failure_code
         locked.client_secret = result.client_secret or locked.client_secret
+        locked.charge_reference = result.charge_reference or locked.charge_reference
         locked.response = (
             {**result.raw, "failure_message": result.failure_message} if result.failure_message else result.raw
         )

@@ -13,7 +13,7 @@ simply processed again.
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -23,6 +23,7 @@ from apps.orders.locks import lock_order
 from apps.orders.models import Order
 from apps.orders.services import order_flag_for_review, order_note
 from apps.payments import tasks
+from apps.payments.connect import connect_account_apply
 from apps.payments.models import Payment, Refund, WebhookEvent
 from apps.payments.providers import get_provider
 from apps.payments.providers.base import PaymentResult, PaymentStatus, ProviderEvent, RefundResult
@@ -38,6 +39,7 @@ HANDLED = {
     "charge.refund.updated",  # the same, in Stripe's older event name
     "charge.dispute.created",  # the buyer disputes the charge with their bank: staff must look
     "charge.dispute.closed",
+    "account.updated",  # a seller's payout account (Connect): onboarding done, payouts enabled or not
 }
 REFUND_EVENTS = {"refund.updated", "charge.refund.updated"}
 # An event still unprocessed this long after it arrived lost its task (or spent its retries).
@@ -98,6 +100,8 @@ def webhooks_requeue_stale(*, now=None) -> int:
 def _apply(*, provider_name: str, event: ProviderEvent) -> str:
     if event.type not in HANDLED:
         return "ignored: unhandled type"
+    if event.type == "account.updated":
+        return _apply_account(provider_name=provider_name, event=event)
     payment = payment_for_reference(provider=provider_name, reference=event.payment_reference)
     if payment is None:
         payment = _payment_from_metadata(provider_name=provider_name, event=event)
@@ -110,6 +114,7 @@ def _apply(*, provider_name: str, event: ProviderEvent) -> str:
             status=PaymentStatus.SUCCEEDED,
             amount=event.amount if event.amount is not None else payment.amount,
             currency=event.currency or payment.currency,
+            charge_reference=event.charge_reference,
         )
         payment_apply_result(payment=payment, result=result, note=f"{provider_name} webhook {event.id}")
     elif event.type == "payment_intent.payment_failed":
@@ -144,6 +149,21 @@ def _apply(*, provider_name: str, event: ProviderEvent) -> str:
             order_note(order=order, note=f"the dispute of {event.amount} {event.currency} is {status}")
     payment.refresh_from_db()
     return f"payment {payment.pk} {payment.status}"
+
+
+def _apply_account(*, provider_name: str, event: ProviderEvent) -> str:
+    created = event.raw.get("created") if isinstance(event.raw, dict) else None
+    account = connect_account_apply(
+        provider_name=provider_name,
+        reference=event.account_reference,
+        details_submitted=bool(event.account_details_submitted),
+        payouts_enabled=bool(event.account_payouts_enabled),
+        as_of=datetime.fromtimestamp(created, tz=UTC) if isinstance(created, int) else None,
+    )
+    if account is None:
+        logger.warning("webhook %s for unknown account %s", event.id, event.account_reference)
+        return "ignored: unknown account"
+    return f"account {account.reference} {account.status}"
 
 
 def _payment_from_metadata(*, provider_name: str, event: ProviderEvent) -> Payment | None:

@@ -8,7 +8,9 @@ provider's refunds failing now and then. After every step it checks what must al
 - an order and its payments agree: a paid (or shipped) order has exactly one settling payment,
   which received money and is not refunded; a pending order has none, and holds no money unless
   it is flagged ``needs_review``;
-- stock is what the live orders do not hold.
+- stock is what the live orders do not hold;
+- the ledger agrees (issue 13): each order's entries sum to zero, the buyers' account has given
+  what the payments kept, and sellers and the platform hold what paid orders have not refunded.
 
 Right after a refund sweep that met no outage, no payment of a cancelled order and no second
 charge of a paid one still holds money (flagged orders excepted: staff settle them); after the
@@ -49,6 +51,7 @@ from apps.cart.services import cart_clear, cart_item_add
 from apps.catalog.models import Product
 from apps.catalog.tests.factories import ProductFactory
 from apps.checkout.services import checkout_cancel, checkout_expire, checkout_pay, checkout_place
+from apps.ledger.models import Account, LedgerEntry
 from apps.orders.exceptions import InvalidTransition, OrderUnderReview
 from apps.orders.models import LineStatus, Order, OrderStatus
 from apps.orders.services import order_ship_lines
@@ -477,6 +480,7 @@ class MoneyMachine(RuleBasedStateMachine):
         self.bazaars_books_agree_with_the_providers(world)
         self.orders_and_payments_agree(world)
         self.stock_is_what_live_orders_do_not_hold(world)
+        self.the_ledger_agrees(world)
 
     @staticmethod
     def refunds_never_exceed_what_was_received(world: World):
@@ -514,6 +518,24 @@ class MoneyMachine(RuleBasedStateMachine):
                     assert payment.status == PaymentStatus.SUCCEEDED
                     assert payment.amount_refunded == 0
                     assert [r for r in payment.refunds.all() if r.status in CLAIMING] == []
+
+    @staticmethod
+    def the_ledger_agrees(world: World):
+        """Each order's entries sum to zero; what the buyers' account gave is what the payments
+        received minus what they refunded; what sellers and the platform hold of a paid order is
+        its store orders' totals minus their refunds."""
+        for order in world.orders:
+            rows = list(LedgerEntry.objects.filter(order=order))
+            assert sum((entry.amount for entry in rows), ZERO) == 0
+            payments = list(order.payments.all())
+            kept = sum((received(p) - p.amount_refunded for p in payments if p.amount_received is not None), ZERO)
+            assert -sum((entry.amount for entry in rows if entry.account == Account.BUYER), ZERO) == kept
+            held = sum((e.amount for e in rows if e.account in (Account.PAYABLE, Account.COMMISSION)), ZERO)
+            if any(payment.settles_order for payment in payments):
+                store_orders = list(order.store_orders.all())
+                assert held == sum((so.total - so.refunded_total for so in store_orders), ZERO)
+            else:
+                assert held == 0
 
     @staticmethod
     def stock_is_what_live_orders_do_not_hold(world: World):

@@ -6,6 +6,7 @@ inside a provider."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
@@ -57,6 +58,9 @@ class PaymentResult:
     failure_message: str = ""
     client_secret: str = ""
     raw: dict[str, Any] = field(default_factory=dict)
+    # The charge behind a succeeded payment (Stripe: the intent's latest_charge): what a transfer
+    # to a seller names as its source_transaction. Empty until the payment has succeeded.
+    charge_reference: str = ""
 
 
 @dataclass(frozen=True)
@@ -84,6 +88,50 @@ class ProviderEvent:
     refund_status: str = ""
     dispute_reason: str = ""
     dispute_status: str = ""
+    # For payment_intent.succeeded: the charge (see PaymentResult.charge_reference).
+    charge_reference: str = ""
+    # For account.updated (a seller's connected account): its reference and what it says now.
+    account_reference: str = ""
+    account_details_submitted: bool | None = None
+    account_payouts_enabled: bool | None = None
+
+
+@dataclass(frozen=True)
+class ConnectAccountResult:
+    """A seller's connected account (Stripe Connect Express) as the provider holds it."""
+
+    reference: str
+    details_submitted: bool
+    payouts_enabled: bool
+    raw: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class AccountLinkResult:
+    """A single-use onboarding link for a connected account; the seller opens ``url`` before ``expires_at``."""
+
+    url: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class TransferResult:
+    """Money sent from the platform to a connected account; ``reversed_amount`` has come back since."""
+
+    reference: str
+    amount: Decimal
+    currency: str
+    reversed_amount: Decimal
+    raw: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ReversalResult:
+    """Part (or all) of a transfer taken back from the connected account."""
+
+    reference: str
+    amount: Decimal
+    raw: dict[str, Any] = field(default_factory=dict)
 
 
 class ProviderError(Exception):
@@ -132,3 +180,35 @@ class PaymentProvider(Protocol):
 
     def webhook_event(self, *, raw: dict[str, Any]) -> ProviderEvent:
         """Decode an event verified and stored earlier (its ``raw``), for processing in a task."""
+
+    # --- paying sellers (Stripe Connect Express) ---------------------------------------------------
+
+    def connect_account_create(self, *, email: str, country: str | None, idempotency_key: str) -> ConnectAccountResult:
+        """Open a connected account for a seller (Stripe: an Express account asking for the
+        ``transfers`` capability). A retried key answers the account the first call made."""
+
+    def connect_account_retrieve(self, *, account_ref: str) -> ConnectAccountResult: ...
+
+    def connect_account_link(self, *, account_ref: str, refresh_url: str, return_url: str) -> AccountLinkResult:
+        """A new onboarding link for the account (each link is single-use and short-lived, so none is
+        reused: no idempotency key)."""
+
+    def transfer_create(
+        self,
+        *,
+        amount: Decimal,
+        currency: str,
+        destination: str,
+        transfer_group: str,
+        source_transaction: str | None,
+        idempotency_key: str,
+        metadata: dict[str, str],
+    ) -> TransferResult:
+        """Send ``amount`` to the connected account ``destination``, funded by the charge
+        ``source_transaction`` when given. A retried key answers the first transfer; a refusal
+        (an account that cannot receive transfers, more than the source holds) is a ProviderError
+        with ``retryable=False``."""
+
+    def transfer_reverse(self, *, transfer_ref: str, amount: Decimal, idempotency_key: str) -> ReversalResult:
+        """Take ``amount`` back from a transfer: at most its amount minus what was reversed already
+        (more is a ProviderError with ``retryable=False``). A retried key answers the first reversal."""

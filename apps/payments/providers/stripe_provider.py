@@ -13,6 +13,12 @@ Errors: a card decline is a result (status ``failed`` with a ``failure_code``), 
 an unknown or unusable payment method raises InvalidPaymentMethodError; anything else the SDK raises
 becomes ProviderError (retryable for network errors, Stripe 5xx and rate limits). No Stripe
 exception leaves this module.
+
+Sellers are paid through Stripe Connect: each store has an Express account (``transfers``
+capability), onboarded through Stripe-hosted account links; the platform sends each store its
+share with a Transfer (``destination`` the account, ``source_transaction`` the buyer's charge,
+``transfer_group`` the order number) and takes it back, when the buyer is refunded, with a
+transfer reversal. Each write carries the caller's stable idempotency key, as payments do.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import replace
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -29,12 +36,16 @@ from django.core.exceptions import ImproperlyConfigured
 
 from apps.core.money import from_minor_units, to_minor_units
 from apps.payments.providers.base import (
+    AccountLinkResult,
+    ConnectAccountResult,
     InvalidPaymentMethodError,
     PaymentResult,
     PaymentStatus,
     ProviderError,
     ProviderEvent,
     RefundResult,
+    ReversalResult,
+    TransferResult,
     WebhookSignatureError,
 )
 from apps.payments.providers.budget import remaining_seconds
@@ -114,8 +125,33 @@ def _payment_result(intent: dict[str, Any]) -> PaymentResult:
         failure_code=_failure_code(error) if status == PaymentStatus.FAILED else "",
         failure_message=(error.get("message") or "") if status == PaymentStatus.FAILED else "",
         client_secret=intent.get("client_secret") or "",
+        charge_reference=_charge_id(intent.get("latest_charge")) if status == PaymentStatus.SUCCEEDED else "",
         # The client secret has its own field (shown to the owner only); keep it out of the raw copy.
         raw={key: value for key, value in intent.items() if key != "client_secret"},
+    )
+
+
+def _charge_id(charge: Any) -> str:
+    """An intent's ``latest_charge``: an id, or the charge itself when expanded."""
+    return (charge.get("id") if isinstance(charge, dict) else charge) or ""
+
+
+def _account_result(account: dict[str, Any]) -> ConnectAccountResult:
+    return ConnectAccountResult(
+        reference=account["id"],
+        details_submitted=bool(account.get("details_submitted")),
+        payouts_enabled=bool(account.get("payouts_enabled")),
+        raw=account,
+    )
+
+
+def _transfer_result(transfer: dict[str, Any]) -> TransferResult:
+    return TransferResult(
+        reference=transfer["id"],
+        amount=from_minor_units(transfer.get("amount") or 0),
+        currency=(transfer.get("currency") or "").upper(),
+        reversed_amount=from_minor_units(transfer.get("amount_reversed") or 0),
+        raw=transfer,
     )
 
 
@@ -279,19 +315,94 @@ class StripeProvider:
             raise _provider_error(error) from error
         return _refund_result(refund.to_dict())
 
-    def parse_webhook(self, *, payload: bytes, signature: str) -> ProviderEvent:
-        """Verify ``Stripe-Signature`` (HMAC-SHA256 with STRIPE_WEBHOOK_SECRET, at most 300 s old)
-        and reduce the event. Raises WebhookSignatureError for a missing, wrong or stale signature
-        and for a body that is not a Stripe event."""
-        if not settings.STRIPE_WEBHOOK_SECRET:
-            logger.error("a Stripe webhook arrived but STRIPE_WEBHOOK_SECRET is not set")
+    def connect_account_create(self, *, email: str, country: str | None, idempotency_key: str) -> ConnectAccountResult:
+        params: dict[str, Any] = {"type": "express", "email": email, "capabilities": {"transfers": {"requested": True}}}
+        if country:
+            params["country"] = country
         try:
-            event = stripe.Webhook.construct_event(payload, signature, settings.STRIPE_WEBHOOK_SECRET)
-        except stripe.SignatureVerificationError as error:
-            raise WebhookSignatureError(f"Bad Stripe-Signature: {error.user_message}") from error
-        except (ValueError, TypeError, AttributeError) as error:
-            # Not UTF-8, not JSON, or JSON that is not an event object (the SDK calls .get on it).
-            raise WebhookSignatureError("The webhook body is not a Stripe event.") from error
+            account = self._client.v1.accounts.create(params, {"idempotency_key": idempotency_key})
+        except stripe.StripeError as error:
+            raise _provider_error(error) from error
+        return _account_result(account.to_dict())
+
+    def connect_account_retrieve(self, *, account_ref: str) -> ConnectAccountResult:
+        try:
+            account = self._client.v1.accounts.retrieve(account_ref)
+        except stripe.StripeError as error:
+            raise _provider_error(error) from error
+        return _account_result(account.to_dict())
+
+    def connect_account_link(self, *, account_ref: str, refresh_url: str, return_url: str) -> AccountLinkResult:
+        try:
+            link = self._client.v1.account_links.create(
+                {
+                    "account": account_ref,
+                    "type": "account_onboarding",
+                    "refresh_url": refresh_url,
+                    "return_url": return_url,
+                }
+            )
+        except stripe.StripeError as error:
+            raise _provider_error(error) from error
+        return AccountLinkResult(url=link.url, expires_at=datetime.fromtimestamp(link.expires_at, tz=UTC))
+
+    def transfer_create(
+        self,
+        *,
+        amount: Decimal,
+        currency: str,
+        destination: str,
+        transfer_group: str,
+        source_transaction: str | None,
+        idempotency_key: str,
+        metadata: dict[str, str],
+    ) -> TransferResult:
+        params: dict[str, Any] = {
+            "amount": to_minor_units(amount),
+            "currency": currency.lower(),
+            "destination": destination,
+            "transfer_group": transfer_group,
+            "metadata": metadata,
+        }
+        if source_transaction:
+            params["source_transaction"] = source_transaction
+        try:
+            transfer = self._client.v1.transfers.create(params, {"idempotency_key": idempotency_key})
+        except stripe.StripeError as error:
+            raise _provider_error(error) from error
+        return _transfer_result(transfer.to_dict())
+
+    def transfer_reverse(self, *, transfer_ref: str, amount: Decimal, idempotency_key: str) -> ReversalResult:
+        try:
+            reversal = self._client.v1.transfers.reversals.create(
+                transfer_ref, {"amount": to_minor_units(amount)}, {"idempotency_key": idempotency_key}
+            )
+        except stripe.StripeError as error:
+            raise _provider_error(error) from error
+        data = reversal.to_dict()
+        return ReversalResult(reference=data["id"], amount=from_minor_units(data.get("amount") or 0), raw=data)
+
+    def parse_webhook(self, *, payload: bytes, signature: str) -> ProviderEvent:
+        """Verify ``Stripe-Signature`` (HMAC-SHA256, at most 300 s old) and reduce the event. Events
+        about connected accounts come from a Connect endpoint with its own secret, often to the same
+        URL: the signature is checked with STRIPE_CONNECT_WEBHOOK_SECRET when set, then with
+        STRIPE_WEBHOOK_SECRET. Raises WebhookSignatureError for a missing, wrong or stale signature
+        (under every secret) and for a body that is not a Stripe event."""
+        keys = [key for key in (settings.STRIPE_CONNECT_WEBHOOK_SECRET, settings.STRIPE_WEBHOOK_SECRET) if key]
+        if not keys:
+            logger.error("a Stripe webhook arrived but STRIPE_WEBHOOK_SECRET is not set")
+            keys = [""]
+        for secret in keys:
+            try:
+                event = stripe.Webhook.construct_event(payload, signature, secret)
+                break
+            except stripe.SignatureVerificationError as error:
+                refusal = error
+            except (ValueError, TypeError, AttributeError) as error:
+                # Not UTF-8, not JSON, or JSON that is not an event object (the SDK calls .get on it).
+                raise WebhookSignatureError("The webhook body is not a Stripe event.") from error
+        else:
+            raise WebhookSignatureError(f"Bad Stripe-Signature: {refusal.user_message}") from refusal
         data = event.to_dict()
         event_data = data.get("data")
         obj = event_data.get("object") if isinstance(event_data, dict) else None
@@ -320,6 +431,7 @@ def _event(data: dict[str, Any], obj: dict[str, Any]) -> ProviderEvent:
         minor = obj.get("amount")
     failure = obj.get("last_payment_error") if event_type == "payment_intent.payment_failed" else None
     is_refund, is_dispute = obj.get("object") == "refund", obj.get("object") == "dispute"
+    is_account = obj.get("object") == "account"
     return ProviderEvent(
         id=data["id"],
         type=event_type,
@@ -332,4 +444,8 @@ def _event(data: dict[str, Any], obj: dict[str, Any]) -> ProviderEvent:
         refund_status=REFUND_STATUSES.get(obj.get("status") or "", "pending") if is_refund else "",
         dispute_reason=(obj.get("reason") or "") if is_dispute else "",
         dispute_status=(obj.get("status") or "") if is_dispute else "",
+        charge_reference=_charge_id(obj.get("latest_charge")) if event_type == "payment_intent.succeeded" else "",
+        account_reference=(obj.get("id") or "") if is_account else "",
+        account_details_submitted=bool(obj.get("details_submitted")) if is_account else None,
+        account_payouts_enabled=bool(obj.get("payouts_enabled")) if is_account else None,
     )

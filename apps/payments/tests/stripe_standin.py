@@ -8,6 +8,15 @@ card errors; other methods 400 ``resource_missing``; confirming an intent made w
 ``payment_method_types`` (automatic payment methods) needs a ``return_url``. A key seen before with
 the same request replays the first answer; with other parameters it is 400 ``idempotency_error``.
 ``fail_next`` answers are failures in front of the API: not stored under the key, so a retry gets through.
+
+Connect: Express accounts (``POST /v1/accounts``, ``GET``/``POST /v1/accounts/{id}``), onboarding links
+(``POST /v1/account_links``), transfers (``POST``/``GET /v1/transfers``, ``GET /v1/transfers/{id}``) and
+their reversals (``POST /v1/transfers/{id}/reversals``). An account starts with details not submitted,
+payouts disabled and the ``transfers`` capability inactive; ``complete_onboarding`` finishes it (as the
+seller filling Stripe's form) and posts the signed ``account.updated`` event Stripe would send. A
+transfer needs an account whose ``transfers`` capability is active, and a ``source_transaction`` must be
+a succeeded charge (an intent's ``latest_charge``) in the same currency, all its transfers together at
+most its amount; reversals never take back more than the transfer minus what was reversed.
 """
 
 from __future__ import annotations
@@ -96,11 +105,28 @@ def sign_payload(payload: bytes, secret: str, timestamp: int | None = None) -> s
     return f"t={signed_at},v1={digest}"
 
 
-def event_payload(event_type: str, obj: dict[str, Any]) -> bytes:
-    """A webhook body as Stripe sends it for ``event_type`` about ``obj``."""
+def event_payload(event_type: str, obj: dict[str, Any], *, account: str | None = None) -> bytes:
+    """A webhook body as Stripe sends it for ``event_type`` about ``obj``; ``account`` names the
+    connected account an event of a Connect endpoint is about."""
     event = {"id": _new_id("evt"), "object": "event", "type": event_type, "created": int(time.time())}
     event |= {"api_version": "2026-10-28.endive", "livemode": False, "data": {"object": obj}}
+    if account is not None:
+        event["account"] = account
     return json.dumps(event).encode()
+
+
+def _requirements(*, done: bool) -> dict[str, Any]:
+    due = [] if done else ["business_type", "external_account", "tos_acceptance.date", "tos_acceptance.ip"]
+    return {
+        "currently_due": due,
+        "eventually_due": due,
+        "past_due": due,
+        "disabled_reason": None if done else "requirements.past_due",
+    }
+
+
+def _missing(kind: str, ident: str, param: str) -> _Refusal:
+    return _invalid(f"No such {kind}: '{ident}'", status=404, code="resource_missing", param=param)
 
 
 class StripeStandin:
@@ -112,6 +138,10 @@ class StripeStandin:
         self.requests: list[RecordedRequest] = []
         self.intents: dict[str, dict[str, Any]] = {}
         self.refunds: dict[str, dict[str, Any]] = {}
+        self.accounts: dict[str, dict[str, Any]] = {}
+        self.account_links: list[dict[str, Any]] = []
+        self.transfers: dict[str, dict[str, Any]] = {}
+        self.reversals: dict[str, dict[str, Any]] = {}
         self._refunded: dict[str, int] = defaultdict(int)
         self._replies: dict[str, tuple[tuple, int, dict[str, Any]]] = {}
         self._failures: list[int] = []
@@ -151,6 +181,29 @@ class StripeStandin:
                 self._refunded[refund["payment_intent"]] -= refund["amount"]
             refund["status"] = status
             return json.loads(json.dumps(refund))
+
+    def complete_onboarding(
+        self, account_id: str, *, client: Any, payouts_enabled: bool = True, secret: str | None = None
+    ) -> Any:
+        """The seller finishes Stripe's onboarding form: details submitted, and payouts (with the
+        ``transfers`` capability) enabled unless ``payouts_enabled`` is False (Stripe restricts the
+        account). Then Stripe's ``account.updated`` event, signed with ``secret`` (default the
+        stand-in's webhook secret), is posted through ``client`` (a Django test client) to the
+        webhook endpoint; returns the response."""
+        with self._lock:
+            account = self.accounts[account_id]
+            account.update(details_submitted=True, payouts_enabled=payouts_enabled, charges_enabled=payouts_enabled)
+            account["capabilities"] = {"transfers": "active" if payouts_enabled else "inactive"}
+            account["requirements"] = _requirements(done=payouts_enabled)
+            obj = json.loads(json.dumps(account))
+        payload = event_payload("account.updated", obj, account=account_id)
+        signature = sign_payload(payload, self.webhook_secret if secret is None else secret)
+        return client.post(
+            "/api/v1/payments/stripe/webhook/",
+            payload,
+            content_type="application/json",
+            HTTP_STRIPE_SIGNATURE=signature,
+        )
 
     def requests_to(self, method: str, path: str) -> list[RecordedRequest]:
         return [r for r in self.requests if r.method == method and r.path == path]
@@ -198,6 +251,8 @@ class StripeStandin:
 
     def _route(self, record: RecordedRequest) -> dict[str, Any]:
         method, path, params = record.method, record.path, record.params
+        if path.startswith(("/v1/accounts", "/v1/account_links", "/v1/transfers")):
+            return self._route_connect(method, path, params)
         if (method, path) == ("POST", "/v1/payment_intents"):
             return self._create_intent(params)
         if (method, path) == ("POST", "/v1/refunds"):
@@ -279,6 +334,158 @@ class StripeStandin:
         refund |= {"currency": intent["currency"], "payment_intent": pi, "charge": intent["latest_charge"]}
         self.refunds[refund["id"]] = refund
         return refund
+
+    # --- Connect ---------------------------------------------------------------------------------
+
+    def _route_connect(self, method: str, path: str, params: dict[str, Any]) -> dict[str, Any]:
+        if (method, path) == ("POST", "/v1/accounts"):
+            return self._create_account(params)
+        if (method, path) == ("POST", "/v1/account_links"):
+            return self._create_account_link(params)
+        if path == "/v1/transfers":
+            return self._create_transfer(params) if method == "POST" else self._list_transfers(params)
+        match = re.fullmatch(r"/v1/accounts/([^/]+)", path)
+        if match is not None:
+            account = self.accounts.get(match[1])
+            if account is None:
+                raise _missing("account", match[1], "account")
+            if method == "POST":
+                self._update_account(account, params)
+            return account
+        match = re.fullmatch(r"/v1/transfers/([^/]+)(/reversals)?", path)
+        if match is not None and (method == "GET" or match[2]):
+            transfer = self.transfers.get(match[1])
+            if transfer is None:
+                raise _missing("transfer", match[1], "id")
+            if match[2] and method == "POST":
+                return self._create_reversal(transfer, params)
+            return transfer["reversals"] if match[2] else transfer
+        raise _invalid(f"Unrecognized request URL ({method}: {path}).", status=404)
+
+    def _create_account(self, params: dict[str, Any]) -> dict[str, Any]:
+        if params.get("type") not in ("express", "standard", "custom") and "controller" not in params:
+            raise _invalid("Missing required param: type.", code="parameter_missing", param="type")
+        requested = [name for name, ask in (params.get("capabilities") or {}).items() if ask.get("requested") == "true"]
+        account = {"id": _new_id("acct"), "object": "account", "type": params.get("type"), "livemode": False}
+        account |= {"email": params.get("email"), "country": params.get("country") or "US", "created": int(time.time())}
+        account |= {"default_currency": "usd", "details_submitted": False, "payouts_enabled": False}
+        account |= {"charges_enabled": False, "capabilities": dict.fromkeys(requested, "inactive")}
+        account |= {"metadata": params.get("metadata") or {}, "requirements": _requirements(done=False)}
+        self.accounts[account["id"]] = account
+        return account
+
+    def _update_account(self, account: dict[str, Any], params: dict[str, Any]) -> None:
+        unknown = sorted(set(params) - {"email", "metadata", "business_profile", "settings", "expand"})
+        if unknown:
+            raise _invalid(f"Received unknown parameter: {unknown[0]}", param=unknown[0])
+        account["metadata"] = {**account["metadata"], **(params.get("metadata") or {})}
+        account.update({key: value for key, value in params.items() if key in ("email", "business_profile")})
+
+    def _create_account_link(self, params: dict[str, Any]) -> dict[str, Any]:
+        for name in ("account", "type"):
+            if not params.get(name):
+                raise _invalid(f"Missing required param: {name}.", code="parameter_missing", param=name)
+        if params["account"] not in self.accounts:
+            raise _invalid(f"No such account: '{params['account']}'", code="resource_missing", param="account")
+        if params["type"] not in ("account_onboarding", "account_update"):
+            raise _invalid(f"Invalid type: {params['type']}", code="parameter_invalid_string", param="type")
+        created = int(time.time())
+        url = f"https://connect.stripe.com/setup/e/{params['account']}/{secrets.token_urlsafe(16)}"
+        link = {"object": "account_link", "created": created, "expires_at": created + 300, "url": url}
+        self.account_links.append(link | {"account": params["account"], "params": params})
+        return link
+
+    def _charge_intent(self, charge: str) -> dict[str, Any] | None:
+        return next(
+            (i for i in self.intents.values() if i["latest_charge"] == charge and i["status"] == "succeeded"), None
+        )
+
+    def _create_transfer(self, params: dict[str, Any]) -> dict[str, Any]:
+        if not str(params.get("amount", "")).isdigit() or int(params["amount"]) <= 0:
+            raise _invalid("Invalid positive integer", code="parameter_invalid_integer", param="amount")
+        if not str(params.get("currency", "")).isalpha():
+            raise _invalid("Missing required param: currency.", code="parameter_missing", param="currency")
+        amount, currency, destination = int(params["amount"]), params["currency"].lower(), params.get("destination")
+        account = self.accounts.get(destination or "")
+        if account is None:
+            raise _invalid(f"No such destination: '{destination}'", code="resource_missing", param="destination")
+        if account["capabilities"].get("transfers") != "active":
+            raise _invalid(
+                "Your destination account needs to have at least one of the following capabilities enabled: "
+                "transfers, crypto_transfers, legacy_payments",
+                code="insufficient_capabilities_for_transfer",
+                param="destination",
+            )
+        source = params.get("source_transaction")
+        if source is not None:
+            intent = self._charge_intent(source)
+            if intent is None:
+                raise _invalid(f"No such charge: '{source}'", code="resource_missing", param="source_transaction")
+            if intent["currency"] != currency:
+                raise _invalid(
+                    f"The currency of source_transaction's balance transaction ({intent['currency']}) must be the "
+                    f"same as the transfer currency ({currency})",
+                    param="currency",
+                )
+            sent = sum(t["amount"] for t in self.transfers.values() if t["source_transaction"] == source)
+            if sent + amount > intent["amount_received"]:
+                raise _invalid(
+                    f"Insufficient funds in source transaction {source}: {intent['amount_received'] - sent} left, "
+                    f"{amount} requested.",
+                    code="balance_insufficient",
+                    param="amount",
+                )
+        tr = _new_id("tr")
+        reversals = {
+            "object": "list",
+            "data": [],
+            "has_more": False,
+            "total_count": 0,
+            "url": f"/v1/transfers/{tr}/reversals",
+        }
+        transfer = {"id": tr, "object": "transfer", "amount": amount, "amount_reversed": 0, "currency": currency}
+        transfer |= {"destination": destination, "destination_payment": _new_id("py"), "livemode": False}
+        transfer |= {"balance_transaction": _new_id("txn"), "created": int(time.time()), "description": None}
+        transfer |= {"metadata": params.get("metadata") or {}, "reversals": reversals, "reversed": False}
+        transfer |= {
+            "source_transaction": source,
+            "source_type": "card",
+            "transfer_group": params.get("transfer_group"),
+        }
+        self.transfers[tr] = transfer
+        return transfer
+
+    def _list_transfers(self, params: dict[str, Any]) -> dict[str, Any]:
+        data = [t for t in reversed(self.transfers.values()) if params.get("destination") in (None, t["destination"])]
+        data = [t for t in data if params.get("transfer_group") in (None, t["transfer_group"])]
+        return {"object": "list", "data": data, "has_more": False, "url": "/v1/transfers"}
+
+    def _create_reversal(self, transfer: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
+        remaining = transfer["amount"] - transfer["amount_reversed"]
+        if "amount" in params and (not str(params["amount"]).isdigit() or int(params["amount"]) <= 0):
+            raise _invalid("Invalid positive integer", code="parameter_invalid_integer", param="amount")
+        amount = int(params.get("amount", remaining))
+        if remaining == 0:
+            raise _invalid(
+                f"Transfer {transfer['id']} has already been fully reversed.", code="transfer_already_reversed"
+            )
+        if amount > remaining:
+            raise _invalid(
+                f"Reversal amount ({amount}) is greater than the amount remaining on the transfer ({remaining}).",
+                code="amount_too_large",
+                param="amount",
+            )
+        reversal = {"id": _new_id("trr"), "object": "transfer_reversal", "amount": amount}
+        reversal |= {"currency": transfer["currency"], "transfer": transfer["id"], "created": int(time.time())}
+        reversal |= {"metadata": params.get("metadata") or {}, "balance_transaction": _new_id("txn")}
+        reversal |= {"destination_payment_refund": _new_id("pyr"), "source_refund": None}
+        transfer["amount_reversed"] += amount
+        transfer["reversed"] = transfer["amount_reversed"] == transfer["amount"]
+        listing = transfer["reversals"]
+        listing["data"].insert(0, reversal)
+        listing["total_count"] += 1
+        self.reversals[reversal["id"]] = reversal
+        return reversal
 
 
 class _Handler(BaseHTTPRequestHandler):
