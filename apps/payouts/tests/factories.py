@@ -14,7 +14,8 @@ from apps.checkout.services import checkout_place
 from apps.orders.models import Order, OrderStatus, StoreOrder
 from apps.orders.services import order_confirm_delivery, order_ship_lines
 from apps.orders.tests.factories import ADDRESS, fill_cart
-from apps.payments.models import ConnectAccount, Payment
+from apps.payments.models import ConnectAccount, Payment, SimulatedConnectAccount
+from apps.payments.providers import get_provider
 from apps.payments.services import refund_request, refund_send
 
 
@@ -48,11 +49,24 @@ def refund(order: Order, amount: str):
     return refund_send(refund=refund_request(payment=payment, amount=Decimal(amount), reason="test"))
 
 
-def connect(store, *, payouts_enabled: bool = True, provider: str = "simulated") -> ConnectAccount:
+def connect(store, *, payouts_enabled: bool = True, standin=None) -> ConnectAccount:
+    """The store's connected account, opened at the provider (the Stripe stand-in when given, else
+    the simulated provider) and finished there with payouts enabled or not, and recorded."""
+    provider = get_provider("stripe" if standin is not None else "simulated")
+    made = provider.connect_account_create(
+        email=store.owner.email, country="US", idempotency_key=f"store-{store.slug}-connect-account"
+    )
+    if standin is not None:
+        standin.accounts[made.reference].update(details_submitted=True, payouts_enabled=payouts_enabled)
+        standin.accounts[made.reference]["capabilities"]["transfers"] = "active" if payouts_enabled else "inactive"
+    else:
+        SimulatedConnectAccount.objects.filter(reference=made.reference).update(
+            details_submitted=True, payouts_enabled=payouts_enabled
+        )
     return ConnectAccount.objects.create(
         store=store,
-        provider=provider,
-        reference=f"acct_{store.slug}",
+        provider=provider.name,
+        reference=made.reference,
         details_submitted=True,
         payouts_enabled=payouts_enabled,
     )

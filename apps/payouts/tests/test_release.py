@@ -10,6 +10,7 @@ from django.core.management import call_command
 from apps.ledger.models import Kind, LedgerEntry
 from apps.ledger.selectors import Balance, order_ledger_sum, store_balance
 from apps.orders.models import Order
+from apps.payments.models import Payment
 from apps.payments.providers.base import ProviderError
 from apps.payments.providers.simulated import SimulatedProvider
 from apps.payouts import tasks
@@ -50,9 +51,10 @@ def test_a_releasable_order_is_transferred_once(store, mug, provider_calls):
     assert call["idempotency_key"] == transfer.idempotency_key
     assert (call["amount"], call["destination"], call["transfer_group"]) == (
         Decimal("22.50"),
-        f"acct_{store.slug}",
+        store.payout_account.reference,
         order.number,
     )
+    assert call["source_transaction"] == Payment.objects.get(order=order).charge_reference != ""
     assert store_balance(store=store) == Balance("USD", 0, 0, Decimal("22.50"))
     assert LedgerEntry.objects.filter(kind=Kind.TRANSFER, event_key=f"transfer:{transfer.idempotency_key}").count() == 2
     assert order_ledger_sum(order_id=order.pk) == 0

@@ -22,7 +22,7 @@ TRANSFERS = "/v1/transfers"
 
 def test_a_transfer_lost_on_the_way_back_is_asked_again_with_its_key_and_made_once(stripe_standin, store, mug):
     order = released(sell((mug, 2)))
-    connect(store, provider="stripe")
+    connect(store, standin=stripe_standin)
     real = StripeProvider.transfer_create
     answers = []
 
@@ -49,7 +49,7 @@ def test_a_transfer_lost_on_the_way_back_is_asked_again_with_its_key_and_made_on
     assert first.params == {
         "amount": "2250",
         "currency": "usd",
-        "destination": f"acct_{store.slug}",
+        "destination": store.payout_account.reference,
         "transfer_group": order.number,
         "source_transaction": charge,
         "metadata": {"order": order.number, "store": store.slug},
@@ -59,7 +59,7 @@ def test_a_transfer_lost_on_the_way_back_is_asked_again_with_its_key_and_made_on
 
 def test_a_refund_after_the_transfer_reverses_it_at_stripe(stripe_standin, store, mug):
     order = released(sell((mug, 2)))
-    connect(store, provider="stripe")
+    connect(store, standin=stripe_standin)
     (transfer,) = payouts_release()
 
     refund(order, "25.00")
