@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "apps.orders",
     "apps.ledger",
     "apps.payments",
+    "apps.payouts",
     "apps.checkout",
 ]
 
@@ -430,6 +431,11 @@ CELERY_BEAT_SCHEDULE = {
     },
     "purge-idempotency-keys": {
         "task": "core.idempotency_keys_purge",
+        "schedule": timedelta(hours=1),
+        "options": {"expires": 50 * 60},
+    },
+    "release-payouts": {
+        "task": "payouts.release",
         "schedule": timedelta(hours=1),
         "options": {"expires": 50 * 60},
     },

@@ -16,6 +16,7 @@ urlpatterns = [
     path("api/v1/", include("apps.cart.urls")),
     path("api/v1/", include("apps.orders.urls")),
     path("api/v1/", include("apps.payments.urls")),
+    path("api/v1/", include("apps.payouts.urls")),
     path("api/v1/", include("apps.checkout.urls")),
     path("payouts/simulated/onboard/<str:token>/", simulated_onboard, name="simulated-onboard"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

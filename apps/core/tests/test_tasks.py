@@ -236,6 +236,7 @@ def test_every_task_declares_its_transient_errors_and_the_backoff():
         "orders.expire",
         "payments.reconcile",
         "payments.webhook_process",
+        "payouts.release",
     }
     for task in ours.values():
         assert task.autoretry_for, task.name
@@ -251,6 +252,7 @@ def test_the_beat_schedule_names_registered_tasks():
         "expire-orders": ("orders.expire", 60),
         "reconcile-payments": ("payments.reconcile", 300),
         "purge-idempotency-keys": ("core.idempotency_keys_purge", 3600),
+        "release-payouts": ("payouts.release", 3600),
     }
     for entry in schedule.values():
         assert entry["task"] in celery_app.tasks

@@ -1,0 +1,8 @@
+from django.urls import path
+
+from apps.payouts import apis
+
+urlpatterns = [
+    path("users/me/store/balance/", apis.StoreBalanceApi.as_view(), name="my-store-balance"),
+    path("users/me/store/ledger/", apis.StoreLedgerApi.as_view(), name="my-store-ledger"),
+]
