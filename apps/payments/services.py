@@ -296,9 +296,11 @@ def refund_apply(*, refund: Refund, result: RefundResult) -> Refund:
                 note=locked.reason,
             )
             if locked.store_order_id is not None:  # a refund of lines: the seller or staff chose it, the buyer hears
-                store_order_cancel_if_refunded(
-                    order=order, store_order_id=locked.store_order_id, actor=locked.requested_by
-                )
+                others = Refund.objects.filter(store_order_id=locked.store_order_id, status=RefundStatus.PENDING)
+                if not others.exclude(pk=locked.pk).exists():  # a pending one may still fail and give units back
+                    store_order_cancel_if_refunded(
+                        order=order, store_order_id=locked.store_order_id, actor=locked.requested_by
+                    )
                 refund_succeeded_notify(refund=locked, order=order)
         elif result.status == RefundStatus.FAILED:
             locked.status, locked.failure = RefundStatus.FAILED, "the provider could not complete the refund"
@@ -400,9 +402,10 @@ def refund_check(*, refund: Refund) -> Refund:
 def payments_refund_due() -> int:
     """The refund sweep; returns how many refunds it sent or asked about. It sends refunds recorded
     and not sent (a crash, a provider error), asks about those the provider left pending, and
-    records then sends what is due and was never recorded: charges on cancelled orders and second
-    charges of paid ones. Orders flagged ``needs_review``, and payments with a refund the provider
-    refused, are left to staff."""
+    records then sends what is due and was never recorded: charges on cancelled orders (not one
+    whose lines its sellers refunded: what they kept is theirs) and second charges of paid ones.
+    Orders flagged ``needs_review``, and payments with a refund the provider refused, are left to
+    staff."""
     handled = 0
     for refund in Refund.objects.filter(status=RefundStatus.PENDING).select_related("payment__order").order_by("pk"):
         if refund.reference:
@@ -411,9 +414,15 @@ def payments_refund_due() -> int:
             refund_send(refund=refund)
         handled += 1
     settled_elsewhere = Payment.objects.filter(order_id=OuterRef("order_id"), settles_order=True)
+    # An order cancelled because its sellers refunded every line keeps what they chose not to
+    # refund (their shipping): that is not a charge of a cancelled order left to give back.
+    refunded_by_line = Refund.objects.filter(payment_id=OuterRef("pk"), store_order__isnull=False)
     due = (
         Payment.objects.filter(status__in=CAPTURED_STATUSES, order__needs_review=False)
-        .filter(Q(order__status=OrderStatus.CANCELLED) | Q(Exists(settled_elsewhere), settles_order=False))
+        .filter(
+            Q(~Exists(refunded_by_line), order__status=OrderStatus.CANCELLED)
+            | Q(Exists(settled_elsewhere), settles_order=False)
+        )
         # A refund in progress is the sweep's already; one the provider refused waits for staff
         # (the admin's retry), or every run would ask again under a new key.
         .exclude(refunds__status__in=(RefundStatus.PENDING, RefundStatus.FAILED))

@@ -519,3 +519,57 @@ def test_refund_lines_rows(placed, first_client):
         (pen.pk, 1, True),
     ]
     assert Order.objects.get(number=placed.number).status == OrderStatus.PAID
+
+
+def test_the_sweep_leaves_the_shipping_sellers_kept_on_an_order_their_refunds_cancelled(
+    placed, first_client, second_client
+):
+    from apps.payments.services import payments_refund_due
+
+    refund_all(first_client, placed, [placed.mug, placed.pen], shipping=False)
+    refund_all(second_client, placed, [placed.lamp], shipping=False)
+    assert placed.order.status == OrderStatus.CANCELLED
+
+    assert payments_refund_due() == 0
+
+    payment = Payment.objects.get(order__number=placed.number)
+    assert (payment.status, payment.amount_refunded) == ("partially_refunded", Decimal("55.50"))
+    assert Refund.objects.count() == 2
+
+
+def test_a_store_order_waits_for_its_pending_refunds_before_it_is_cancelled(placed, first_client):
+    from apps.payments.services import refund_apply
+
+    mug, pen = placed.line(placed.mug), placed.line(placed.pen)
+    with mock.patch.object(SimulatedProvider, "refund", side_effect=ProviderError("timeout", retryable=True)):
+        post_refund(first_client, placed.number, {"lines": [{"id": mug.pk, "quantity": 3}], "reason": "x"})
+    pending = Refund.objects.get()
+
+    post_refund(first_client, placed.number, {"lines": [{"id": pen.pk, "quantity": 2}], "reason": "x"})
+    part = StoreOrder.objects.get(pk=mug.store_order_id)
+    assert part.status == StoreOrderStatus.PENDING  # the mug refund may still fail
+
+    from apps.payments.providers.base import RefundResult
+
+    refund_apply(refund=pending, result=RefundResult(reference="", status="failed", amount=Decimal("0")))
+    part.refresh_from_db()
+    assert part.status == StoreOrderStatus.PENDING
+    assert placed.line(placed.mug).refunded_quantity == 0
+
+
+def test_the_last_pending_refund_succeeding_cancels_the_store_order(placed, first_client):
+    from apps.payments.providers.base import RefundResult
+    from apps.payments.services import refund_apply
+
+    mug, pen = placed.line(placed.mug), placed.line(placed.pen)
+    with mock.patch.object(SimulatedProvider, "refund", side_effect=ProviderError("timeout", retryable=True)):
+        post_refund(first_client, placed.number, {"lines": [{"id": mug.pk, "quantity": 3}], "reason": "x"})
+    post_refund(first_client, placed.number, {"lines": [{"id": pen.pk, "quantity": 2}], "reason": "x"})
+
+    refund_apply(
+        refund=Refund.objects.get(status="pending"),
+        result=RefundResult(reference="sim_re_late", status="succeeded", amount=Decimal("37.50")),
+    )
+
+    assert StoreOrder.objects.get(pk=mug.store_order_id).status == StoreOrderStatus.CANCELLED
+    assert placed.order.status == OrderStatus.PAID  # the other store's part is still open
