@@ -88,6 +88,10 @@ def payment_record(*, payment: Payment, result: PaymentResult) -> Payment:
     A success records ``amount_received``, what the provider actually took."""
     status = _INTENT_VIEW.get(result.status, result.status)
     with transaction.atomic():
+        # The order first (the project's lock order): a success posts ledger entries referring to
+        # it, whose foreign key PostgreSQL checks at commit with a share lock on the order row; a
+        # cancel holding the order while it waits for this payment would deadlock with that.
+        lock_order(pk=payment.order_id)
         locked = lock_payment(pk=payment.pk)
         if PaymentStatus.RANK[status] < PaymentStatus.RANK[locked.status]:
             return _copy(locked, payment)
