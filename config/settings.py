@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "apps.payments",
     "apps.payouts",
     "apps.checkout",
+    "apps.returns",
 ]
 
 MIDDLEWARE = [

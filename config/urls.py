@@ -18,6 +18,7 @@ urlpatterns = [
     path("api/v1/", include("apps.payments.urls")),
     path("api/v1/", include("apps.payouts.urls")),
     path("api/v1/", include("apps.checkout.urls")),
+    path("api/v1/", include("apps.returns.urls")),
     path("payouts/simulated/onboard/<str:token>/", simulated_onboard, name="simulated-onboard"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),

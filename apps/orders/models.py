@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
@@ -75,6 +76,12 @@ class Order(TimeStampedModel):
 
     def __str__(self) -> str:
         return self.number
+
+    @property
+    def refunded_total(self) -> Decimal:
+        """What succeeded refunds gave back of its store orders' items and shipping (read from the
+        store orders, prefetched by the order selectors)."""
+        return sum((part.refunded_total for part in self.store_orders.all()), Decimal("0.00"))
 
 
 class StoreOrder(TimeStampedModel):
@@ -151,6 +158,10 @@ class OrderLine(models.Model):
     store_slug = models.CharField(max_length=80)
     unit_price = models.DecimalField(max_digits=12, decimal_places=2)
     quantity = models.PositiveSmallIntegerField()
+    # Units refunded (apps.payments.refunds: counted when a refund is recorded, given back when it
+    # fails for good) and units put back in stock by refunds (never again by a cancellation).
+    refunded_quantity = models.PositiveSmallIntegerField(default=0)
+    restocked_quantity = models.PositiveSmallIntegerField(default=0)
     line_total = models.DecimalField(max_digits=12, decimal_places=2)
     currency = models.CharField(max_length=3)
     status = models.CharField(max_length=10, choices=LineStatus.choices, default=LineStatus.PENDING)
@@ -161,6 +172,12 @@ class OrderLine(models.Model):
     class Meta:
         ordering = ["id"]
         indexes = [models.Index(fields=["store", "order"], name="orders_line_store_order")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(refunded_quantity__lte=models.F("quantity"), restocked_quantity__lte=models.F("quantity")),
+                name="orders_line_refunds_within_quantity",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.quantity} x {self.product_name}"

@@ -329,6 +329,7 @@ def order_transition(
     record_repeat: bool = False,
     created: bool = False,
     requested: bool = False,
+    full_refund: bool = False,
 ) -> bool:
     """The one writer of order status and order events. Moves a locked ``order`` (the caller holds
     its row lock) to ``to``, moves its lines and store orders as LINE_CASCADE and
@@ -338,7 +339,9 @@ def order_transition(
     ``record_repeat`` (the event is still worth writing: a second seller ships, a payment is
     flagged); anything outside the transition table raises InvalidTransition, and so does a repeat
     when the change was ``requested`` through the API (cancel a cancelled order: 409, not a no-op).
-    ``created``: the order was just made and this is its first event (from nothing to its status)."""
+    ``created``: the order was just made and this is its first event (from nothing to its status).
+    ``full_refund``: every store order was refunded in full and cancelled, which also allows the
+    moves of FULL_REFUND_TRANSITIONS (an order shipped or delivered becomes ``cancelled``)."""
     if created:
         OrderEvent.objects.create(order=order, from_status="", to_status=to, actor=actor, note=note[:500])
         return True
@@ -348,7 +351,7 @@ def order_transition(
         if record_repeat:
             OrderEvent.objects.create(order=order, from_status=to, to_status=to, actor=actor, note=note[:500])
         return False
-    if not is_allowed(order.status, to):
+    if not is_allowed(order.status, to, full_refund=full_refund):
         raise InvalidTransition.refused(status=order.status, change=f"become {to.replace('_', ' ')}")
     OrderEvent.objects.create(order=order, from_status=order.status, to_status=to, actor=actor, note=note[:500])
     order.status = to
@@ -375,13 +378,22 @@ def order_note(*, order: Order, note: str, actor: User | None = None) -> None:
 
 def _return_stock(*, order: Order) -> None:
     """Put back the stock of the order's lines still pending (call before the cancel cascade), per
-    variant under the variants' locks, and refresh their products."""
-    lines = list(order.lines.filter(status=LineStatus.PENDING).order_by("variant_id"))
+    variant under the variants' locks, and refresh their products. Units a refund restocked
+    already (``restocked_quantity``) are not returned again."""
+    lines = list(
+        order.lines.filter(status=LineStatus.PENDING, restocked_quantity__lt=F("quantity")).order_by("variant_id")
+    )
     if not lines:
         return
     returned: dict[int, int] = defaultdict(int)
     for line in lines:
-        returned[line.variant_id] += line.quantity
+        returned[line.variant_id] += line.quantity - line.restocked_quantity
+    _stock_return(returned=returned, lines=lines)
+
+
+def _stock_return(*, returned: Mapping[int, int], lines: list[OrderLine]) -> None:
+    """Add ``returned`` ({variant id: units}) to the variants' stock under their locks, refresh
+    the products of ``lines`` and retire their cached catalog entries."""
     lock_variants(ids=returned)
     Variant.objects.filter(pk__in=list(returned)).update(
         stock=F("stock") + Case(*(When(pk=pk, then=Value(units)) for pk, units in returned.items()), default=Value(0))
@@ -389,6 +401,57 @@ def _return_stock(*, order: Order) -> None:
     products_refresh(product_ids={line.product_id for line in lines})
     # Returned stock may bring a sold-out product back into stock: lists change too.
     catalog_stock_changed(slugs=[line.product_slug for line in lines], lists=True)
+
+
+def order_lines_refund(*, lines: Mapping[int, OrderLine], quantities: Mapping[int, int], restock: bool) -> None:
+    """Count ``quantities`` ({line id: units}) of ``lines`` (read under their order's lock, the
+    units checked by the caller against what is left: the database refuses more than bought) as
+    refunded and, with ``restock``, put those units back in stock, once: the lines record it."""
+    for pk, units in quantities.items():
+        lines[pk].refunded_quantity += units
+        if restock:
+            lines[pk].restocked_quantity += units
+    fields = ["refunded_quantity", "restocked_quantity"] if restock else ["refunded_quantity"]
+    OrderLine.objects.bulk_update([lines[pk] for pk in sorted(quantities)], fields)
+    if restock:
+        returned: dict[int, int] = defaultdict(int)
+        for pk, units in quantities.items():
+            returned[lines[pk].variant_id] += units
+        _stock_return(returned=returned, lines=[lines[pk] for pk in sorted(quantities)])
+
+
+def order_lines_refund_release(*, order: Order, quantities: Mapping[int, int]) -> None:
+    """A refund of ``quantities`` ({line id: units}) of a locked ``order``'s lines failed for good:
+    the units are refundable again. Restocked units stay in stock (the goods are back)."""
+    for pk, units in quantities.items():
+        OrderLine.objects.filter(pk=pk, order_id=order.pk).update(refunded_quantity=F("refunded_quantity") - units)
+
+
+def store_order_cancel_if_refunded(*, order: Order, store_order_id: int, actor: User | None = None) -> bool:
+    """After a refund of a locked ``order`` succeeded: a store order whose lines are all refunded
+    in full becomes ``cancelled`` with its lines (whatever they were: shipped goods came back or
+    were written off), with an event; when every store order of the order is cancelled, the
+    order is too (FULL_REFUND_TRANSITIONS). Returns whether the store order was cancelled now."""
+    lines = OrderLine.objects.filter(store_order_id=store_order_id)
+    if lines.filter(refunded_quantity__lt=F("quantity")).exists():
+        return False
+    cancelled = StoreOrder.objects.filter(pk=store_order_id).exclude(status=StoreOrderStatus.CANCELLED)
+    part = cancelled.values_list("store_name", flat=True).first()
+    if part is None:
+        return False
+    cancelled.update(status=StoreOrderStatus.CANCELLED, updated_at=timezone.now())
+    lines.exclude(status=LineStatus.CANCELLED).update(status=LineStatus.CANCELLED)
+    if order.store_orders.exclude(status=StoreOrderStatus.CANCELLED).exists():
+        order_note(order=order, note=f"{part}'s part refunded in full: cancelled", actor=actor)
+    else:
+        order_transition(
+            order=order,
+            to=OrderStatus.CANCELLED,
+            actor=actor,
+            note=f"{part}'s part refunded in full: every part is cancelled",
+            full_refund=True,
+        )
+    return True
 
 
 def order_cancel(*, order: Order, actor: User | None, note: str = "cancelled by the buyer") -> Order:

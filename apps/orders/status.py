@@ -15,6 +15,14 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     S.DELIVERED: frozenset(),
     S.CANCELLED: frozenset(),
 }
+# Moves allowed only when every store order of the order was refunded in full (and so is
+# cancelled): goods shipped or delivered came back, or the sellers wrote them off.
+FULL_REFUND_TRANSITIONS: dict[str, frozenset[str]] = {
+    S.PAID: frozenset({S.CANCELLED}),
+    S.PARTIALLY_SHIPPED: frozenset({S.CANCELLED}),
+    S.SHIPPED: frozenset({S.CANCELLED}),
+    S.DELIVERED: frozenset({S.CANCELLED}),
+}
 FINAL = frozenset(status for status, targets in TRANSITIONS.items() if not targets)
 
 # The line statuses an order's new status moves, as {order status: {line status from: to}}. Shipping
@@ -36,5 +44,5 @@ STORE_ORDER_STAMPS: dict[str, str] = {
 }
 
 
-def is_allowed(current: str, target: str) -> bool:
-    return target in TRANSITIONS[current]
+def is_allowed(current: str, target: str, *, full_refund: bool = False) -> bool:
+    return target in TRANSITIONS[current] or (full_refund and target in FULL_REFUND_TRANSITIONS.get(current, ()))

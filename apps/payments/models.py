@@ -73,14 +73,48 @@ class Refund(TimeStampedModel):
     )
     failure = models.CharField(max_length=500, blank=True)
     tries = models.PositiveSmallIntegerField(default=0)
+    # A refund of one store order's lines and shipping (apps.payments.refunds): what it gives back
+    # of each (``amount`` is their sum), posted to that store order in the ledger. Null: a refund of
+    # the whole payment (a cancelled order, a second charge, one made outside Bazaar), split over
+    # the store orders.
+    store_order = models.ForeignKey(
+        "orders.StoreOrder", on_delete=models.PROTECT, null=True, blank=True, related_name="refunds"
+    )
+    items_amount = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    shipping_amount = models.DecimalField(max_digits=12, decimal_places=2, default=0)
 
     class Meta:
         ordering = ["created_at", "id"]
-        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="payments_refund_amount_positive")]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="payments_refund_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(items_amount__gte=0, shipping_amount__gte=0), name="payments_refund_parts_not_negative"
+            ),
+        ]
         indexes = [models.Index(fields=["status", "created_at"], name="payments_refund_status")]
 
     def __str__(self) -> str:
         return f"{self.idempotency_key} {self.amount} {self.status}"
+
+
+class RefundLine(models.Model):
+    """``quantity`` units of an order line given back by a refund; ``restocked`` when they went back
+    to the variant's stock (once, when the refund was recorded)."""
+
+    refund = models.ForeignKey(Refund, on_delete=models.CASCADE, related_name="lines")
+    line = models.ForeignKey("orders.OrderLine", on_delete=models.PROTECT, related_name="refund_lines")
+    quantity = models.PositiveSmallIntegerField()
+    restocked = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["refund", "line"], name="payments_refund_line_once"),
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="payments_refund_line_quantity_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.refund_id}: {self.quantity} x line {self.line_id}"
 
 
 class SimulatedPayment(TimeStampedModel):

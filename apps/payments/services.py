@@ -18,14 +18,21 @@ from django.db.models import Exists, Max, OuterRef, Q, Sum
 
 from apps.accounts.models import User
 from apps.core.money import money
-from apps.ledger.services import ledger_capture, ledger_refund, ledger_sale
+from apps.ledger.services import ZERO, Portion, ledger_capture, ledger_refund, ledger_sale
 from apps.orders.exceptions import InvalidTransition
 from apps.orders.locks import lock_order
-from apps.orders.models import Order, OrderStatus
-from apps.orders.services import order_flag_for_review, order_mark_paid, order_note
+from apps.orders.models import Order, OrderStatus, StoreOrder
+from apps.orders.services import (
+    order_flag_for_review,
+    order_lines_refund_release,
+    order_mark_paid,
+    order_note,
+    store_order_cancel_if_refunded,
+)
 from apps.payments.exceptions import InvalidPaymentMethod, RefundExceeds
 from apps.payments.locks import lock_payment, lock_payments_of_order, lock_refund
 from apps.payments.models import Payment, Refund
+from apps.payments.notifications import refund_succeeded_notify
 from apps.payments.providers import get_provider
 from apps.payments.providers.base import (
     InvalidPaymentMethodError,
@@ -81,6 +88,10 @@ def payment_record(*, payment: Payment, result: PaymentResult) -> Payment:
     A success records ``amount_received``, what the provider actually took."""
     status = _INTENT_VIEW.get(result.status, result.status)
     with transaction.atomic():
+        # The order first (the project's lock order): a success posts ledger entries referring to
+        # it, whose foreign key PostgreSQL checks at commit with a share lock on the order row; a
+        # cancel holding the order while it waits for this payment would deadlock with that.
+        lock_order(pk=payment.order_id)
         locked = lock_payment(pk=payment.pk)
         if PaymentStatus.RANK[status] < PaymentStatus.RANK[locked.status]:
             return _copy(locked, payment)
@@ -186,9 +197,15 @@ def _claimed(payment: Payment) -> Decimal:
     return payment.refunds.exclude(status=RefundStatus.FAILED).aggregate(total=Sum("amount"))["total"] or Decimal(0)
 
 
-def _refundable(payment: Payment) -> Decimal:
+def payment_refundable(*, payment: Payment) -> Decimal:
     """What the payment received and is not yet refunded nor being refunded (on a locked payment)."""
     return money((payment.amount_received or 0) - _claimed(payment))
+
+
+def refund_key_next(*, payment: Payment) -> str:
+    """The idempotency key of the next refund Bazaar asks of a locked ``payment``."""
+    sequence = payment.refunds.filter(origin=Refund.Origin.BAZAAR).count() + 1
+    return f"order-{payment.order.number}-attempt-{payment.attempt}-refund-{sequence}"
 
 
 def refund_request(
@@ -205,7 +222,7 @@ def refund_request(
             if amount is None:
                 return None
             raise RefundExceeds(f"The payment is {locked.status}: nothing was received to refund.")
-        left = _refundable(locked)
+        left = payment_refundable(payment=locked)
         amount = left if amount is None else money(amount)
         if amount > left:
             raise RefundExceeds(
@@ -213,11 +230,10 @@ def refund_request(
             )
         if amount <= 0:
             return None
-        sequence = locked.refunds.filter(origin=Refund.Origin.BAZAAR).count() + 1
         refund = Refund.objects.create(
             payment=locked,
             amount=amount,
-            idempotency_key=f"order-{locked.order.number}-attempt-{locked.attempt}-refund-{sequence}",
+            idempotency_key=refund_key_next(payment=locked),
             reason=reason[:200],
             requested_by=actor,
         )
@@ -240,11 +256,13 @@ def refund_send(*, refund: Refund) -> Refund:
     except ProviderError as error:
         logger.warning("refund %s failed (%s); retryable: %s", refund.idempotency_key, error, error.retryable)
         with transaction.atomic():
+            order = lock_order(pk=payment.order_id)  # order, then refund: the project's lock order
             locked = lock_refund(pk=refund.pk)
             locked.tries += 1
             locked.failure = str(error)[:500]
             if not error.retryable and locked.status == RefundStatus.PENDING and not locked.reference:
                 locked.status = RefundStatus.FAILED
+                _refund_lines_release(refund=locked, order=order)
             locked.save(update_fields=["tries", "failure", "status", "updated_at"])
         return locked
     return refund_apply(refund=refund, result=result)
@@ -264,6 +282,7 @@ def refund_apply(*, refund: Refund, result: RefundResult) -> Refund:
             # The charge was refunded in full outside Bazaar before this refund reached it.
             locked.status, locked.failure = RefundStatus.FAILED, "already refunded at the provider"
             locked.save(update_fields=["status", "failure", "tries", "updated_at"])
+            _refund_lines_release(refund=locked, order=order)
             _record_outside_refund(
                 payment=locked.payment, amount=locked.amount, key=f"already-refunded-{locked.idempotency_key}"
             )
@@ -277,13 +296,42 @@ def refund_apply(*, refund: Refund, result: RefundResult) -> Refund:
                 key=f"refund:{locked.idempotency_key}",
                 amount=locked.amount,
                 currency=payment.currency,
+                portions=_refund_portions(refund=locked),
                 settled=payment.settles_order,
                 note=locked.reason,
             )
+            if locked.store_order_id is not None:  # a refund of lines: the seller or staff chose it, the buyer hears
+                others = Refund.objects.filter(store_order_id=locked.store_order_id, status=RefundStatus.PENDING)
+                if not others.exclude(pk=locked.pk).exists():  # a pending one may still fail and give units back
+                    store_order_cancel_if_refunded(
+                        order=order, store_order_id=locked.store_order_id, actor=locked.requested_by
+                    )
+                refund_succeeded_notify(refund=locked, order=order)
         elif result.status == RefundStatus.FAILED:
             locked.status, locked.failure = RefundStatus.FAILED, "the provider could not complete the refund"
+            _refund_lines_release(refund=locked, order=order)
         locked.save(update_fields=["status", "reference", "failure", "tries", "updated_at"])
     return locked
+
+
+def _refund_portions(*, refund: Refund) -> list[Portion] | None:
+    """What a line refund posts to its store order (None for a refund of the whole payment: the
+    ledger splits it). Bounded by what the store order has left, in case a refund made outside
+    Bazaar took part of it since the refund was recorded: the rest then comes out of
+    ``unapplied`` (and the order is under review already)."""
+    if refund.store_order_id is None:
+        return None
+    part = StoreOrder.objects.get(pk=refund.store_order_id)
+    items = min(refund.items_amount, max(part.subtotal - part.refunded_items, ZERO))
+    shipping = min(refund.shipping_amount, max(part.shipping - part.refunded_shipping, ZERO))
+    return [Portion(part, money(items), money(shipping))]
+
+
+def _refund_lines_release(*, refund: Refund, order: Order) -> None:
+    """A line refund failed for good: its units are refundable again (under the order's lock)."""
+    quantities = dict(refund.lines.values_list("line_id", "quantity"))
+    if quantities:
+        order_lines_refund_release(order=order, quantities=quantities)
 
 
 def _payment_refunded(*, payment_id: int, amount: Decimal, reference: str = "") -> Payment:
@@ -305,7 +353,7 @@ def _record_outside_refund(*, payment: Payment, amount: Decimal, key: str) -> Re
     with transaction.atomic():
         order = lock_order(pk=payment.order_id)
         locked = lock_payment(pk=payment.pk)
-        amount = min(money(amount), _refundable(locked))
+        amount = min(money(amount), payment_refundable(payment=locked))
         if amount <= 0:
             return None
         try:
@@ -359,9 +407,10 @@ def refund_check(*, refund: Refund) -> Refund:
 def payments_refund_due() -> int:
     """The refund sweep; returns how many refunds it sent or asked about. It sends refunds recorded
     and not sent (a crash, a provider error), asks about those the provider left pending, and
-    records then sends what is due and was never recorded: charges on cancelled orders and second
-    charges of paid ones. Orders flagged ``needs_review``, and payments with a refund the provider
-    refused, are left to staff."""
+    records then sends what is due and was never recorded: charges on cancelled orders (not one
+    whose lines its sellers refunded: what they kept is theirs) and second charges of paid ones.
+    Orders flagged ``needs_review``, and payments with a refund the provider refused, are left to
+    staff."""
     handled = 0
     for refund in Refund.objects.filter(status=RefundStatus.PENDING).select_related("payment__order").order_by("pk"):
         if refund.reference:
@@ -370,9 +419,15 @@ def payments_refund_due() -> int:
             refund_send(refund=refund)
         handled += 1
     settled_elsewhere = Payment.objects.filter(order_id=OuterRef("order_id"), settles_order=True)
+    # An order cancelled because its sellers refunded every line keeps what they chose not to
+    # refund (their shipping): that is not a charge of a cancelled order left to give back.
+    refunded_by_line = Refund.objects.filter(payment_id=OuterRef("pk"), store_order__isnull=False)
     due = (
         Payment.objects.filter(status__in=CAPTURED_STATUSES, order__needs_review=False)
-        .filter(Q(order__status=OrderStatus.CANCELLED) | Q(Exists(settled_elsewhere), settles_order=False))
+        .filter(
+            Q(~Exists(refunded_by_line), order__status=OrderStatus.CANCELLED)
+            | Q(Exists(settled_elsewhere), settles_order=False)
+        )
         # A refund in progress is the sweep's already; one the provider refused waits for staff
         # (the admin's retry), or every run would ask again under a new key.
         .exclude(refunds__status__in=(RefundStatus.PENDING, RefundStatus.FAILED))

@@ -240,11 +240,13 @@ def test_checkout_query_budget(client_for):
     lines or stores: stock moves in one statement, store orders and lines are written in bulk.
     54 statements on SQLite and PostgreSQL, savepoints included (about 20 of them): each provider
     answer is recorded against the payment row read under its lock (a stale read moved payments
-    back), and the attempt that pays the order is marked as such."""
+    back), and the attempt that pays the order is marked as such. Recording an answer locks the
+    order first (two answers, two statements: 58 -> 60), or a cancel holding the order deadlocked
+    with the capture's ledger entries on PostgreSQL."""
     one = _checkout_queries(client_for, UserFactory(), lines=1, stores=1)
     ten = _checkout_queries(client_for, UserFactory(), lines=10, stores=3)
     assert ten == one
-    assert ten <= 58
+    assert ten <= 60
     assert Payment.objects.count() == 2
 
 
