@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "apps.ledger",
     "apps.payments",
     "apps.checkout",
+    "apps.returns",
 ]
 
 MIDDLEWARE = [

@@ -16,6 +16,7 @@ urlpatterns = [
     path("api/v1/", include("apps.orders.urls")),
     path("api/v1/", include("apps.payments.urls")),
     path("api/v1/", include("apps.checkout.urls")),
+    path("api/v1/", include("apps.returns.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path(f"{settings.ADMIN_URL}", admin.site.urls),
