@@ -39,3 +39,11 @@ class IsOwnerOrStaff(BasePermission):
             return True
         owner = view.owner_of(obj) if hasattr(view, "owner_of") else getattr(obj, "owner", None)
         return bool(request.user.is_staff or owner == request.user)
+
+
+class IsSellerOrStaff(BasePermission):
+    message = "Only sellers and staff can do this."
+    code = "not_a_seller"
+
+    def has_permission(self, request, view):
+        return IsSeller().has_permission(request, view) or IsStaff().has_permission(request, view)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
@@ -75,6 +76,12 @@ class Order(TimeStampedModel):
 
     def __str__(self) -> str:
         return self.number
+
+    @property
+    def refunded_total(self) -> Decimal:
+        """What succeeded refunds gave back of its store orders' items and shipping (read from the
+        store orders, prefetched by the order selectors)."""
+        return sum((part.refunded_total for part in self.store_orders.all()), Decimal("0.00"))
 
 
 class StoreOrder(TimeStampedModel):

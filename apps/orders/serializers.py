@@ -83,6 +83,9 @@ class OrderLineOutputSerializer(serializers.Serializer):
     store = StoreSnapshotSerializer(source="*", read_only=True)
     unit_price = serializers.DecimalField(max_digits=12, decimal_places=2, read_only=True)
     quantity = serializers.IntegerField(read_only=True)
+    refunded_quantity = serializers.IntegerField(
+        read_only=True, help_text="Units refunded or being refunded (a refund that fails gives them back)."
+    )
     line_total = serializers.DecimalField(max_digits=12, decimal_places=2, read_only=True)
     status = serializers.ChoiceField(choices=LineStatus.choices, read_only=True)
     carrier = serializers.CharField(read_only=True)
@@ -111,6 +114,13 @@ class _StoreOrderSerializer(serializers.Serializer):
     shipping_method = ShippingMethodSerializer(read_only=True)
     carrier = serializers.CharField(read_only=True)
     tracking_number = serializers.CharField(read_only=True)
+    refunded_items = serializers.DecimalField(
+        max_digits=12, decimal_places=2, read_only=True, help_text="What succeeded refunds gave back of its items."
+    )
+    refunded_shipping = serializers.DecimalField(
+        max_digits=12, decimal_places=2, read_only=True, help_text="What succeeded refunds gave back of its shipping."
+    )
+    refunded_total = serializers.DecimalField(max_digits=12, decimal_places=2, read_only=True)
 
 
 class StoreOrderOutputSerializer(_StoreOrderSerializer):
@@ -128,6 +138,9 @@ class SellerStoreOrderSerializer(_StoreOrderSerializer):
     commission_rate = serializers.DecimalField(max_digits=5, decimal_places=2, read_only=True)
     commission = serializers.DecimalField(max_digits=12, decimal_places=2, read_only=True)
     seller_net = serializers.DecimalField(max_digits=12, decimal_places=2, read_only=True)
+    refunded_commission = serializers.DecimalField(
+        max_digits=12, decimal_places=2, read_only=True, help_text="The commission refunds returned to the seller."
+    )
 
 
 class OrderEventOutputSerializer(serializers.Serializer):
@@ -173,6 +186,12 @@ class OrderBaseSerializer(serializers.Serializer):
     currency = serializers.CharField(read_only=True)
     shipping_address = ShippingAddressSerializer(read_only=True)
     stores = StoreOrderOutputSerializer(source="store_orders", many=True, read_only=True)
+    refunded_total = serializers.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        read_only=True,
+        help_text="What succeeded refunds gave back, summed over the store orders (items and shipping).",
+    )
 
 
 class SellerOrderOutputSerializer(serializers.Serializer):

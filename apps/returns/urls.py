@@ -1,8 +1,13 @@
 from django.urls import path
 
-from apps.returns import return_apis
+from apps.returns import refund_apis, return_apis
 
 urlpatterns = [
+    path(
+        "seller/orders/<slug:number>/refunds/",
+        refund_apis.StoreOrderRefundsApi.as_view(),
+        name="seller-order-refunds",
+    ),
     path("orders/<slug:number>/returns/", return_apis.OrderReturnsApi.as_view(), name="order-returns"),
     path("seller/returns/", return_apis.SellerReturnListApi.as_view(), name="seller-return-list"),
     path(

@@ -151,6 +151,9 @@ def test_stores_without_rates_ship_at_the_flat_rate_as_in_round_one(buyer, buyer
             "shipping_method": {"name": "Standard", "min_days": None, "max_days": None},
             "carrier": "",
             "tracking_number": "",
+            "refunded_items": "0.00",
+            "refunded_shipping": "0.00",
+            "refunded_total": "0.00",
             "shipped_at": None,
             "delivered_at": None,
         },
@@ -163,6 +166,9 @@ def test_stores_without_rates_ship_at_the_flat_rate_as_in_round_one(buyer, buyer
             "shipping_method": {"name": "Standard", "min_days": None, "max_days": None},
             "carrier": "",
             "tracking_number": "",
+            "refunded_items": "0.00",
+            "refunded_shipping": "0.00",
+            "refunded_total": "0.00",
             "shipped_at": None,
             "delivered_at": None,
         },
@@ -441,6 +447,10 @@ def test_the_seller_detail_shows_only_its_store_order_and_another_seller_gets_40
         "commission_rate": "10.00",
         "commission": "1.00",
         "seller_net": "13.50",
+        "refunded_items": "0.00",
+        "refunded_shipping": "0.00",
+        "refunded_total": "0.00",
+        "refunded_commission": "0.00",
     }
     stranger = StoreFactory().owner
     assert client_for(stranger).get(f"/api/v1/seller/orders/{number}/").status_code == 404
