@@ -29,6 +29,8 @@ TRANSITION = OpenApiResponse(
 
 
 class OrderReturnsApi(IdempotentMixin, ListAPIView):
+    """The buyer's returns of one order: list them, or ask for one (Idempotency-Key honoured)."""
+
     permission_classes = [IsAuthenticated]
     serializer_class = ReturnOutputSerializer
 
@@ -66,6 +68,8 @@ class OrderReturnsApi(IdempotentMixin, ListAPIView):
 
 
 class SellerReturnListApi(ListAPIView):
+    """The returns asked of the seller's store, newest first."""
+
     permission_classes = [IsSeller]
     serializer_class = ReturnOutputSerializer
 
