@@ -53,6 +53,7 @@ from apps.payments.providers.base import (
     RefundStatus,
 )
 from apps.payments.providers.budget import provider_budget
+from apps.payments.refunds import refund_lines
 from apps.payments.services import (
     CAPTURED_STATUSES,
     OPEN_STATUSES,
@@ -260,10 +261,24 @@ def checkout_cancel_by_staff(
 
 def checkout_refund_retry(*, refund: Refund, staff: User) -> Refund | None:
     """Ask again for a refund that failed, as a new refund (its own key) of the same amount, or
-    of what is left when that is less. Raises InvalidTransition for a refund that did not fail."""
+    of what is left when that is less. A refund of lines is asked again for the same lines and
+    shipping (its units became refundable again when it failed; nothing is restocked twice), and
+    raises RefundExceeds when they were refunded since. Raises InvalidTransition for a refund that
+    did not fail."""
     if refund.status != RefundStatus.FAILED:
         raise InvalidTransition(f"Only a failed refund can be retried; this one is {refund.status}.")
     reason = f"retry of {refund.idempotency_key}"
+    if refund.store_order_id is not None:
+        retry = refund_lines(
+            store_order=refund.store_order,
+            lines=list(refund.lines.values_list("line_id", "quantity")),
+            shipping=refund.shipping_amount > 0,
+            restock=False,
+            reason=reason,
+            actor=staff,
+        )
+        with provider_budget():
+            return refund_send(refund=retry)
     try:
         retry = refund_request(payment=refund.payment, amount=refund.amount, reason=reason, actor=staff)
     except RefundExceeds:  # part of it came back since (say, from the provider's dashboard)

@@ -1,8 +1,6 @@
-"""Refunds of order lines through the API: record (apps.payments.refunds), then send after commit."""
+"""Refunds of order lines through the API: record them (apps.payments.refunds), then send them."""
 
 from __future__ import annotations
-
-from django.db import transaction
 
 from apps.accounts.models import User
 from apps.orders.models import StoreOrder
@@ -22,19 +20,13 @@ def store_order_refund(
     actor: User,
 ) -> Refund:
     """Refund ``lines`` ([(order line id, units)]) of ``store_order`` (and its shipping), as its
-    seller or staff, and send the refund to the provider once it is recorded. Returns the refund
-    as the provider left it: ``succeeded``, ``pending`` (the provider is slow or down: the sweep
-    sends or asks again) or ``failed`` (refused; its units are refundable again). Raises what
-    ``refund_lines`` raises, and then nothing changed."""
-    sent: list[Refund] = []
-    with transaction.atomic():
-        refund = refund_lines(
-            store_order=store_order, lines=lines, shipping=shipping, restock=restock, reason=reason, actor=actor
-        )
-        transaction.on_commit(lambda: sent.append(_send(refund=refund)))
-    return sent[0] if sent else refund
-
-
-def _send(*, refund: Refund) -> Refund:
+    seller or staff: the refund is recorded (its transaction committed), then sent to the
+    provider, so call it outside any transaction (no row lock is held while the provider works).
+    Returns the refund as the provider left it: ``succeeded``, ``pending`` (the provider is slow
+    or down: the sweep sends it or asks again) or ``failed`` (refused; its units are refundable
+    again). Raises what ``refund_lines`` raises, and then nothing changed."""
+    refund = refund_lines(
+        store_order=store_order, lines=lines, shipping=shipping, restock=restock, reason=reason, actor=actor
+    )
     with provider_budget():
         return refund_send(refund=refund)
