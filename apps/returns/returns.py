@@ -16,7 +16,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q, Sum
+from django.db.models import Sum
 from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
@@ -27,7 +27,6 @@ from apps.orders.locks import lock_order
 from apps.orders.models import Order, OrderLine
 from apps.orders.services import order_note
 from apps.payments.models import Refund
-from apps.payments.providers.base import RefundStatus
 from apps.payments.providers.budget import provider_budget
 from apps.payments.refunds import refund_lines
 from apps.payments.services import refund_send
@@ -125,32 +124,36 @@ def _check_window(*, store_order) -> None:
 
 
 def _check_returnable(*, quantities: dict[int, int], found: dict[int, OrderLine]) -> None:
-    covered = return_units_covered(line_ids=list(quantities))
+    open_units, received_units = return_units_held(line_ids=list(quantities))
     short = []
     for pk, units in sorted(quantities.items()):
-        returnable = max(found[pk].quantity - found[pk].refunded_quantity - covered[pk], 0)
+        line = found[pk]
+        returnable = max(line.quantity - open_units[pk] - max(line.refunded_quantity, received_units[pk]), 0)
         if units > returnable:
             short.append({"id": pk, "requested": units, "returnable": returnable})
     if short:
         raise ReturnExceeds("Some lines have fewer units left to return than asked.", extra={"lines": short})
 
 
-def return_units_covered(*, line_ids: list[int]) -> dict[int, int]:
-    """{line id: units} that returns hold beyond what OrderLine.refunded_quantity counts: those of
-    open returns (not refunded yet), and those of received returns whose refund failed for good
-    (which gave its units back to the line, though the goods did come back)."""
-    covering = Q(return_request__status__in=OPEN_STATUSES) | Q(
-        return_request__status=ReturnStatus.RECEIVED, return_request__refund__status=RefundStatus.FAILED
-    )
+def return_units_held(*, line_ids: list[int]) -> tuple[dict[int, int], dict[int, int]]:
+    """({line id: units of open returns}, {line id: units of received returns}).
+
+    A line has left to return its units minus those of open returns (not refunded yet) minus the
+    larger of its refunded units and its received returns' units: a received return's refund
+    counts in OrderLine.refunded_quantity while it is pending or succeeded, and its units stay
+    taken when that refund failed (the goods came back) or was asked again by staff as a new
+    refund, without being counted twice."""
     rows = (
-        ReturnLine.objects.filter(covering, line_id__in=line_ids)
-        .values("line_id")
+        ReturnLine.objects.filter(line_id__in=line_ids, return_request__status__in=[*OPEN_STATUSES, S.RECEIVED])
+        .values("line_id", "return_request__status")
         .annotate(units=Sum("quantity"))
-        .values_list("line_id", "units")
+        .values_list("line_id", "return_request__status", "units")
     )
-    covered: dict[int, int] = defaultdict(int)
-    covered.update(dict(rows))
-    return covered
+    open_units: dict[int, int] = defaultdict(int)
+    received_units: dict[int, int] = defaultdict(int)
+    for line_id, status, units in rows:
+        (received_units if status == S.RECEIVED else open_units)[line_id] += units
+    return open_units, received_units
 
 
 def return_approve(*, seller: User, return_id: int) -> ReturnRequest:

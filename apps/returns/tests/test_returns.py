@@ -13,9 +13,11 @@ from django.utils import timezone
 
 from apps.accounts.tests.factories import UserFactory
 from apps.catalog.models import Variant
+from apps.checkout.services import checkout_refund_retry
 from apps.orders.models import OrderEvent, OrderLine, StoreOrder
 from apps.payments.models import Refund
-from apps.payments.providers.base import RefundStatus
+from apps.payments.providers.base import ProviderError, RefundStatus
+from apps.payments.providers.simulated import SimulatedProvider
 from apps.payments.refunds import refund_lines
 from apps.returns.models import ReturnLine, ReturnRequest, ReturnStatus
 from apps.returns.returns import STATUS_TRANSITIONS
@@ -213,7 +215,36 @@ def test_refunds_cover_their_units(delivered, ask):
     assert ask(delivered.number, [(delivered.mug_line, 1)]).status_code == 201
 
 
-def test_received_returns_cover_their_units_once_even_when_their_refund_failed(
+def test_received_returns_cover_their_units_once_whether_their_refund_failed_or_was_asked_again(
+    delivered, ask, client_for, monkeypatch, django_capture_on_commit_callbacks
+):
+    seller = client_for(delivered.seller)
+    pk = ask(delivered.number, [(delivered.mug_line, 2)]).json()["id"]
+    act(seller, pk, "approve")
+
+    def refuse(self, **kwargs):
+        raise ProviderError("card closed", retryable=False)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(SimulatedProvider, "refund", refuse)
+        with django_capture_on_commit_callbacks(execute=True):
+            act(seller, pk, "receive")
+    failed = ReturnRequest.objects.get(pk=pk).refund
+    assert failed.status == RefundStatus.FAILED
+    # The failed refund gave its units back to the line, but the goods did come back.
+    assert OrderLine.objects.get(pk=delivered.mug_line).refunded_quantity == 0
+    assert ask(delivered.number, [(delivered.mug_line, 2)]).json()["lines"][0]["returnable"] == 1
+
+    # Staff ask again, as a new refund of the same lines: still two units taken, not four.
+    with django_capture_on_commit_callbacks(execute=True):
+        retried = checkout_refund_retry(refund=failed, staff=UserFactory(is_staff=True))
+    assert retried.status == RefundStatus.SUCCEEDED
+    assert OrderLine.objects.get(pk=delivered.mug_line).refunded_quantity == 2
+    assert ask(delivered.number, [(delivered.mug_line, 2)]).json()["lines"][0]["returnable"] == 1
+    assert ask(delivered.number, [(delivered.mug_line, 1)]).status_code == 201
+
+
+def test_a_received_return_whose_refund_succeeded_is_counted_once(
     delivered, ask, client_for, django_capture_on_commit_callbacks
 ):
     seller = client_for(delivered.seller)
@@ -221,13 +252,8 @@ def test_received_returns_cover_their_units_once_even_when_their_refund_failed(
     act(seller, pk, "approve")
     with django_capture_on_commit_callbacks(execute=True):
         act(seller, pk, "receive")
+
     assert OrderLine.objects.get(pk=delivered.mug_line).refunded_quantity == 2
-
-    assert ask(delivered.number, [(delivered.mug_line, 2)]).json()["lines"][0]["returnable"] == 1
-
-    # The refund fails for good: its units are refundable again, but the goods came back already.
-    OrderLine.objects.filter(pk=delivered.mug_line).update(refunded_quantity=0)
-    Refund.objects.filter(pk=ReturnRequest.objects.get(pk=pk).refund_id).update(status=RefundStatus.FAILED)
     assert ask(delivered.number, [(delivered.mug_line, 2)]).json()["lines"][0]["returnable"] == 1
 
 
