@@ -54,8 +54,8 @@ def return_request(*, buyer: User, number: str, lines: list[tuple[int, int]], re
     fewer than one unit; ``lines`` naming ids not of this order, or of a second store);
     ReturnNotDelivered (the store order is not delivered); ReturnWindowClosed (delivered more than
     RETURN_WINDOW_DAYS ago); ReturnExceeds (a line with fewer units left than asked, listed as
-    {id, requested, returnable}: its units minus those refunded and those open or received
-    returns cover)."""
+    {id, requested, returnable}: its units minus those of open returns and the larger of its
+    refunded units and those of received returns, return_units_held)."""
     quantities = _quantities(lines=lines)
     order_id = Order.objects.filter(buyer=buyer, number=number).values_list("pk", flat=True).first()
     if order_id is None:
@@ -173,12 +173,8 @@ def return_receive(*, seller: User, return_id: int, restock: bool) -> ReturnRequ
     returned lines (not the shipping) is recorded, their units going back to stock once with
     ``restock``; the refund is sent to the provider after commit. Raises as ``return_approve``,
     and what refund_lines raises (RefundExceeds: the seller refunded those units meanwhile);
-    then nothing changed."""
-    sent: list[Refund] = []
-    request = _transition(seller=seller, return_id=return_id, to=S.RECEIVED, restock=restock, sent=sent)
-    if sent:
-        request.refund = sent[0]
-    return request
+    then nothing changed. The returned return's ``refund`` is as recorded (``pending``)."""
+    return _transition(seller=seller, return_id=return_id, to=S.RECEIVED, restock=restock)
 
 
 def _transition(
@@ -188,7 +184,6 @@ def _transition(
     to: str,
     note: str = "",
     restock: bool = False,
-    sent: list[Refund] | None = None,
 ) -> ReturnRequest:
     store_id = seller.store.pk if hasattr(seller, "store") else None
     order_id = (
@@ -220,7 +215,7 @@ def _transition(
             )
             request.refund = refund
             fields.append("refund")
-            transaction.on_commit(lambda: sent.append(_send(refund=refund)))
+            transaction.on_commit(lambda: _send(refund=refund))
         request.status = to
         setattr(request, STAMPS[to], timezone.now())
         request.save(update_fields=fields)
