@@ -70,9 +70,10 @@ class Refund(TimeStampedModel):
     )
     failure = models.CharField(max_length=500, blank=True)
     tries = models.PositiveSmallIntegerField(default=0)
-    # A refund of one store order's lines and shipping (apps.payments.refunds): what it gives back of
-    # each, posted to that store order in the ledger. Null: a refund of the whole payment (a
-    # cancelled order, a second charge, one made outside Bazaar), split over the store orders.
+    # A refund of one store order's lines and shipping (apps.payments.refunds): what it gives back
+    # of each (``amount`` is their sum), posted to that store order in the ledger. Null: a refund of
+    # the whole payment (a cancelled order, a second charge, one made outside Bazaar), split over
+    # the store orders.
     store_order = models.ForeignKey(
         "orders.StoreOrder", on_delete=models.PROTECT, null=True, blank=True, related_name="refunds"
     )
@@ -84,13 +85,7 @@ class Refund(TimeStampedModel):
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="payments_refund_amount_positive"),
             models.CheckConstraint(
-                condition=Q(store_order__isnull=True)
-                | Q(
-                    items_amount__gte=0,
-                    shipping_amount__gte=0,
-                    amount=models.F("items_amount") + models.F("shipping_amount"),
-                ),
-                name="payments_refund_parts_sum",
+                condition=Q(items_amount__gte=0, shipping_amount__gte=0), name="payments_refund_parts_not_negative"
             ),
         ]
         indexes = [models.Index(fields=["status", "created_at"], name="payments_refund_status")]

@@ -273,6 +273,14 @@ def _ship(w) -> str:
     return f"seller/orders/{w.paid.number}/ship/"
 
 
+def _refunds(w) -> str:
+    return f"seller/orders/{w.paid.number}/refunds/"
+
+
+def _refund_body(w) -> dict:
+    return {"lines": [{"id": w.paid.lines.get().pk, "quantity": 1}], "reason": "damaged"}
+
+
 def _order(which: str, action: str = "") -> Callable[[SimpleNamespace], str]:
     return lambda w: f"orders/{getattr(w, which).number}/{action}"
 
@@ -380,6 +388,10 @@ MATRIX = [
     row("seller-orders-detail",        "GET",    _seller_order,                           401, 403, 403, 200, 404, 403),
     row("seller-orders-ship",          "POST",   _ship,                                   401, 403, 403, 200, 404, 403,
         body=lambda w: {"carrier": "DHL", "tracking_number": "T1"}),
+    row("seller-orders-refunds",       "GET",    _refunds,                                401, 403, 403, 200, 404, 200),
+    # The world's paid order was written without a payment: nothing to refund (409 invalid_transition).
+    row("seller-orders-refunds",       "POST",   _refunds,                                401, 403, 403, 409, 404, 409,
+        body=_refund_body),
     # Unsigned, on the default (simulated) deployment: refused whoever sends it, never a 500.
     row("payments-stripe-webhook",     "POST",   "payments/stripe/webhook/",              400, 400, 400, 400, 400, 400,
         body=lambda w: {"id": "evt_forged", "type": "payment_intent.succeeded"}),
