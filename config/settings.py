@@ -232,6 +232,8 @@ SPECTACULAR_SETTINGS = {
         "PaymentStatusEnum": "apps.payments.providers.base.PaymentStatus.CHOICES",
         "ProductCreateStatusEnum": "apps.catalog.serializers.CREATABLE_STATUSES",
         "DependencyStatusEnum": "apps.core.apis.DEPENDENCY_STATES",
+        "RefundStatusEnum": "apps.payments.providers.base.RefundStatus.CHOICES",
+        "ReturnStatusEnum": "apps.returns.models.ReturnStatus",
     },
     # Swagger UI's files come from drf-spectacular-sidecar through WhiteNoise: no CDN needed.
     "SWAGGER_UI_DIST": "SIDECAR",
