@@ -30,6 +30,7 @@ from apps.orders.services import (
     store_order_cancel_if_refunded,
 )
 from apps.payments.exceptions import InvalidPaymentMethod, RefundExceeds
+from apps.payments.hooks import refund_posted
 from apps.payments.locks import lock_payment, lock_payments_of_order, lock_refund
 from apps.payments.models import Payment, Refund
 from apps.payments.notifications import refund_succeeded_notify
@@ -300,6 +301,7 @@ def refund_apply(*, refund: Refund, result: RefundResult) -> Refund:
                 settled=payment.settles_order,
                 note=locked.reason,
             )
+            refund_posted(order_id=order.pk)
             if locked.store_order_id is not None:  # a refund of lines: the seller or staff chose it, the buyer hears
                 others = Refund.objects.filter(store_order_id=locked.store_order_id, status=RefundStatus.PENDING)
                 if not others.exclude(pk=locked.pk).exists():  # a pending one may still fail and give units back
@@ -377,6 +379,7 @@ def _record_outside_refund(*, payment: Payment, amount: Decimal, key: str) -> Re
             settled=locked.settles_order,
             note="refunded at the provider",
         )
+        refund_posted(order_id=order.pk)
         order_flag_for_review(order=order, note=f"{amount} {locked.currency} refunded outside Bazaar")
     return refund
 

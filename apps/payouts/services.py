@@ -65,6 +65,8 @@ def payouts_release(*, now: datetime | None = None, store: Store | None = None) 
         status=TransferStatus.PENDING, store_id__in=enabled.values("store_id")
     ).select_related("store_order__order")
     sent = [transfer_send(transfer=transfer) for transfer in unsent.order_by("pk")]
+    if sent:  # a transfer sent late may meet a refund made meanwhile: reverse that now, not next run
+        payouts_reverse_due()
     for account in enabled:
         for store_order_id in _releasable_store_order_ids(store=account.store, now=now):
             transfer = _transfer_claim(store=account.store, account=account, store_order_id=store_order_id, now=now)
@@ -175,12 +177,15 @@ def transfer_send(*, transfer: Transfer) -> Transfer | None:
     return locked
 
 
-def payouts_reverse_due(*, store_order: StoreOrder | None = None) -> list[TransferReversal]:
+def payouts_reverse_due(
+    *, store_order: StoreOrder | None = None, order_id: int | None = None
+) -> list[TransferReversal]:
     """Take back what refunds made after a payout left owing: reversals left pending are sent again
     with their keys, then each transferred store order (or ``store_order`` alone) whose payable
     went negative gets a reversal of min(-payable, transferred). A transfer whose last reversal the
     provider refused is left to staff. Callable right after a refund. Returns the reversals this
-    call sent (not those another worker is sending)."""
+    call sent (not those another worker is sending). ``order_id`` limits it to one order's store
+    orders (the reversal queued after a refund of that order)."""
     unsent = TransferReversal.objects.filter(status=TransferStatus.PENDING).select_related("transfer")
     due = (
         Transfer.objects.filter(status=TransferStatus.SUCCEEDED)
@@ -198,6 +203,9 @@ def payouts_reverse_due(*, store_order: StoreOrder | None = None) -> list[Transf
     if store_order is not None:
         unsent = unsent.filter(transfer__store_order=store_order)
         due = due.filter(store_order=store_order)
+    if order_id is not None:
+        unsent = unsent.filter(transfer__store_order__order_id=order_id)
+        due = due.filter(store_order__order_id=order_id)
     sent = [reversal_send(reversal=reversal) for reversal in unsent.order_by("pk")]
     for transfer_id in due.order_by("pk").values_list("pk", flat=True):
         reversal = _reversal_claim(transfer_id=transfer_id)

@@ -237,6 +237,7 @@ def test_every_task_declares_its_transient_errors_and_the_backoff():
         "payments.reconcile",
         "payments.webhook_process",
         "payouts.release",
+        "payouts.reverse_order",
     }
     for task in ours.values():
         assert task.autoretry_for, task.name

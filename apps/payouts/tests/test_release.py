@@ -6,6 +6,7 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
+from django.test import TestCase
 
 from apps.ledger.models import Kind, LedgerEntry
 from apps.ledger.selectors import Balance, order_ledger_sum, store_balance
@@ -177,6 +178,33 @@ def test_a_refund_after_the_transfer_is_reversed_and_the_order_sums_to_zero(stor
     assert payouts_release() == []
     assert list(TransferReversal.objects.values_list("amount", flat=True)) == [Decimal("11.25"), Decimal("11.25")]
     assert store_balance(store=store) == Balance("USD", 0, 0, 0)
+    assert order_ledger_sum(order_id=order.pk) == 0
+
+
+def test_a_line_refund_after_the_transfer_is_reversed_at_once(store, mug, provider_calls, client_for):
+    """The refund's commit queues the reversal (the payments hook): no payout run is needed."""
+    order = released(sell((mug, 2)))
+    connect(store)
+    (transfer,) = payouts_release()
+    line = order.lines.get()
+
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        response = client_for(store.owner).post(
+            f"/api/v1/seller/orders/{order.number}/refunds/",
+            {"lines": [{"id": line.pk, "quantity": 1}], "reason": "scratched"},
+            format="json",
+        )
+
+    assert response.status_code == 201, response.content
+    assert response.json()["status"] == "succeeded"
+    (reversal,) = TransferReversal.objects.all()
+    assert (reversal.transfer, reversal.status, reversal.amount) == (
+        transfer,
+        TransferStatus.SUCCEEDED,
+        Decimal("11.25"),
+    )
+    assert [call["amount"] for call in provider_calls["transfer_reverse"]] == [Decimal("11.25")]
+    assert store_balance(store=store) == Balance("USD", 0, 0, Decimal("11.25"))
     assert order_ledger_sum(order_id=order.pk) == 0
 
 
