@@ -11,6 +11,7 @@ from django.db.models import QuerySet, Sum
 from django.utils import timezone
 
 from apps.accounts.models import Store
+from apps.core.money import money
 from apps.ledger.models import STORE_ACCOUNTS, Account, LedgerEntry
 from apps.orders.models import StoreOrder
 
@@ -47,8 +48,8 @@ def store_order_balances(*, store: Store, now: datetime | None = None) -> list[S
         .annotate(total=Sum("amount"))
     )
     sums: dict[int, dict[str, Decimal]] = {}
-    for row in rows:
-        sums.setdefault(row["store_order_id"], {})[row["account"]] = row["total"]
+    for row in rows:  # money(): SQLite sums decimals as floats (Django does not round aggregates back)
+        sums.setdefault(row["store_order_id"], {})[row["account"]] = money(row["total"])
     if not sums:
         return []
     cutoff = release_cutoff(now)
@@ -92,4 +93,4 @@ def store_entries(*, store: Store) -> QuerySet[LedgerEntry]:
 
 
 def order_ledger_sum(*, order_id: int) -> Decimal:
-    return LedgerEntry.objects.filter(order_id=order_id).aggregate(total=Sum("amount"))["total"] or ZERO
+    return money(LedgerEntry.objects.filter(order_id=order_id).aggregate(total=Sum("amount"))["total"] or ZERO)

@@ -20,6 +20,7 @@ from django.db.models import Q, Sum
 from django.utils import timezone
 
 from apps.accounts.models import Store
+from apps.core.money import money
 from apps.ledger.models import Account
 from apps.ledger.selectors import store_balance, store_order_balances
 from apps.ledger.services import ledger_reversal, ledger_transfer
@@ -103,7 +104,7 @@ def _transfer_claim(
             return None
         # Transfers claimed and not yet recorded are still in the ledger's payable: not available.
         claimed = Transfer.objects.filter(store=store, status=TransferStatus.PENDING).aggregate(total=Sum("amount"))
-        available = store_balance(store=store, now=now).available - (claimed["total"] or ZERO)
+        available = store_balance(store=store, now=now).available - money(claimed["total"] or ZERO)
         if row.payable > available:
             logger.warning(
                 "store order %s of %s (%s) waits: %s available",
