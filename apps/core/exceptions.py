@@ -92,6 +92,14 @@ class IdempotencyInProgress(Conflict):
     default_code = "idempotency_in_progress"
 
 
+class PageTooDeep(ApplicationError):
+    default_detail = (
+        "This page is too deep: a listing is paged through its first 10,000 results only. "
+        "Narrow your filters (a category, a price range, a search) to reach what you are looking for."
+    )
+    default_code = "page_too_deep"
+
+
 class BadRequest(ApplicationError):
     """A request refused before any view reads it (a malformed header)."""
 

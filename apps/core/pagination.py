@@ -25,9 +25,14 @@ from django.utils.functional import cached_property
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import PageNumberPagination as DRFPageNumberPagination
 
+from apps.core.exceptions import PageTooDeep
+
 logger = logging.getLogger(__name__)
 
 EXACT_COUNT_LIMIT = 10_000
+# The deepest row a listing pages to (API.md, "deep pages"): page * page_size beyond it is a 400,
+# which bounds what one anonymous request can make the database skip.
+MAX_PAGED_ROWS = 10_000
 ESTIMATE_CACHE_SECONDS = 30
 
 
@@ -134,7 +139,9 @@ def _positive_int(request, name: str, *, default: int) -> int:
 class PageNumberPagination(DRFPageNumberPagination):
     """``?page=N&page_size=N``: 20 by default, larger values capped at 100 (API.md); a ``page`` or
     ``page_size`` that is not a positive integer is a 400 naming it (DRF would use the default, or
-    answer 404); a page past the last one is still a 404."""
+    answer 404); a page reaching past row MAX_PAGED_ROWS (page * page_size, after the cap) is a
+    400 ``page_too_deep`` asking to narrow the filters, before any query; a page past the last one
+    is still a 404."""
 
     django_paginator_class = EstimatingPaginator
     page_size = 20
@@ -144,7 +151,10 @@ class PageNumberPagination(DRFPageNumberPagination):
     last_page_strings = ()
 
     def get_page_number(self, request, paginator):
-        return _positive_int(request, self.page_query_param, default=1)
+        number = _positive_int(request, self.page_query_param, default=1)
+        if number * self.get_page_size(request) > MAX_PAGED_ROWS:
+            raise PageTooDeep(extra={"max_rows": MAX_PAGED_ROWS})
+        return number
 
     def get_page_size(self, request):
         return min(_positive_int(request, self.page_size_query_param, default=self.page_size), self.max_page_size)
@@ -154,6 +164,10 @@ class PageNumberPagination(DRFPageNumberPagination):
         for parameter in parameters:
             if parameter["name"] == self.page_query_param:
                 parameter["schema"] = {"type": "integer", "minimum": 1}
+                parameter["description"] = (
+                    f"A page number. page * page_size may not exceed {MAX_PAGED_ROWS:,}: deeper pages answer "
+                    "400 `page_too_deep` (narrow the filters instead)."
+                )
             if parameter["name"] == self.page_size_query_param:
                 parameter["schema"] = {"type": "integer", "minimum": 1}
                 parameter["description"] = f"Results per page; at most {self.max_page_size} (larger values are capped)."
