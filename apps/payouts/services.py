@@ -150,24 +150,11 @@ def transfer_send(*, transfer: Transfer) -> Transfer | None:
             metadata={"order": order.number, "store": transfer.store_order.store_slug},
         )
     except ProviderError as error:
-        logger.warning("transfer %s failed (%s); retryable: %s", transfer.idempotency_key, error, error.retryable)
-        with transaction.atomic():
-            locked = lock_transfer(pk=transfer.pk)
-            if locked.status == TransferStatus.PENDING:
-                locked.tries += 1
-                locked.failure = str(error)[:500]
-                locked.sending_until = None  # the next run may send it again
-                if not error.retryable:
-                    locked.status = TransferStatus.FAILED
-                locked.save(update_fields=["tries", "failure", "sending_until", "status", "updated_at"])
-        return locked
+        return _record_refusal(lock=lock_transfer, row=transfer, error=error)
     with transaction.atomic():
-        locked = lock_transfer(pk=transfer.pk)
-        if locked.status != TransferStatus.PENDING:
-            return locked
-        locked.tries += 1
-        locked.status, locked.reference, locked.failure = TransferStatus.SUCCEEDED, result.reference, ""
-        locked.save(update_fields=["tries", "status", "reference", "failure", "updated_at"])
+        locked, recorded = _record_success(lock=lock_transfer, row=transfer, reference=result.reference)
+        if not recorded:
+            return locked  # recorded already (another worker, a late retry)
         ledger_transfer(
             store_order=locked.store_order,
             key=f"transfer:{locked.idempotency_key}",
@@ -250,24 +237,11 @@ def reversal_send(*, reversal: TransferReversal) -> TransferReversal | None:
             transfer_ref=transfer.reference, amount=reversal.amount, idempotency_key=reversal.idempotency_key
         )
     except ProviderError as error:
-        logger.warning("reversal %s failed (%s); retryable: %s", reversal.idempotency_key, error, error.retryable)
-        with transaction.atomic():
-            locked = lock_reversal(pk=reversal.pk)
-            if locked.status == TransferStatus.PENDING:
-                locked.tries += 1
-                locked.failure = str(error)[:500]
-                locked.sending_until = None  # the next run may send it again
-                if not error.retryable:
-                    locked.status = TransferStatus.FAILED
-                locked.save(update_fields=["tries", "failure", "sending_until", "status", "updated_at"])
-        return locked
+        return _record_refusal(lock=lock_reversal, row=reversal, error=error)
     with transaction.atomic():
-        locked = lock_reversal(pk=reversal.pk)
-        if locked.status != TransferStatus.PENDING:
-            return locked
-        locked.tries += 1
-        locked.status, locked.reference, locked.failure = TransferStatus.SUCCEEDED, result.reference, ""
-        locked.save(update_fields=["tries", "status", "reference", "failure", "updated_at"])
+        locked, recorded = _record_success(lock=lock_reversal, row=reversal, reference=result.reference)
+        if not recorded:
+            return locked  # recorded already (another worker, a late retry)
         ledger_reversal(
             store_order=locked.transfer.store_order,
             key=f"reversal:{locked.idempotency_key}",
@@ -276,3 +250,36 @@ def reversal_send(*, reversal: TransferReversal) -> TransferReversal | None:
             note=f"reversal {result.reference} of {locked.transfer.reference}",
         )
     return locked
+
+
+def _record_refusal(*, lock, row: Transfer | TransferReversal, error: ProviderError) -> Transfer | TransferReversal:
+    """The provider refused or could not be reached: a pending row is freed for the next run (a
+    retryable error) or marked failed for staff (a refusal)."""
+    logger.warning(
+        "%s %s failed (%s); retryable: %s", row._meta.model_name, row.idempotency_key, error, error.retryable
+    )
+    with transaction.atomic():
+        locked = lock(pk=row.pk)
+        if locked.status == TransferStatus.PENDING:
+            locked.tries += 1
+            locked.failure = str(error)[:500]
+            locked.sending_until = None  # the next run may send it again
+            if not error.retryable:
+                locked.status = TransferStatus.FAILED
+            locked.save(update_fields=["tries", "failure", "sending_until", "status", "updated_at"])
+    return locked
+
+
+def _record_success(
+    *, lock, row: Transfer | TransferReversal, reference: str
+) -> tuple[Transfer | TransferReversal, bool]:
+    """Inside the caller's transaction: mark a pending row succeeded with the provider's reference
+    and say so (the caller then posts its ledger event); a row no longer pending is returned as it
+    is, with False."""
+    locked = lock(pk=row.pk)
+    if locked.status != TransferStatus.PENDING:
+        return locked, False
+    locked.tries += 1
+    locked.status, locked.reference, locked.failure = TransferStatus.SUCCEEDED, reference, ""
+    locked.save(update_fields=["tries", "status", "reference", "failure", "updated_at"])
+    return locked, True
