@@ -72,7 +72,7 @@ def seller_stats(*, seller: User, first: date, last: date) -> SellerStats:
     Three statements whatever the range: store orders grouped by day, lines grouped by day, lines
     grouped by product."""
     start = datetime.combine(first, time.min, tzinfo=UTC)
-    end = datetime.combine(last + timedelta(days=1), time.min, tzinfo=UTC)
+    end = datetime.combine(last, time.max, tzinfo=UTC)  # not the next midnight: 9999-12-31 has none
     paid_day = TruncDate("order__paid_at", tzinfo=UTC)
     days = {
         first + timedelta(days=offset): DayStats(date=first + timedelta(days=offset))
@@ -80,7 +80,7 @@ def seller_stats(*, seller: User, first: date, last: date) -> SellerStats:
     }
 
     store_orders = (
-        StoreOrder.objects.filter(store__owner=seller, order__paid_at__gte=start, order__paid_at__lt=end)
+        StoreOrder.objects.filter(store__owner=seller, order__paid_at__gte=start, order__paid_at__lte=end)
         .annotate(day=paid_day)
         .values("day")
         .annotate(
@@ -102,7 +102,7 @@ def seller_stats(*, seller: User, first: date, last: date) -> SellerStats:
         day.commission = money(row["commission"]) - money(row["refunded_commission"])
 
     lines = OrderLine.objects.filter(
-        store_order__store__owner=seller, order__paid_at__gte=start, order__paid_at__lt=end
+        store_order__store__owner=seller, order__paid_at__gte=start, order__paid_at__lte=end
     )
     for row in lines.annotate(day=paid_day).values("day").annotate(units=Sum("quantity")).order_by():
         days[row["day"]].units = row["units"]

@@ -80,6 +80,11 @@ def test_366_days_both_ends_included_are_allowed(client_for, store):
     assert (body["days"][0]["date"], body["days"][-1]["date"]) == ("2024-01-01", "2024-12-31")
 
 
+@pytest.mark.parametrize("day", ["0001-01-01", "9999-12-31"])
+def test_the_first_and_last_days_of_the_calendar_are_plain_days(client_for, store, day):
+    assert figures(stats(client_for(store.owner), day, day)) == {day: ZEROS}
+
+
 def test_from_equal_to_is_one_day(client_for, store, mug):
     paid_on(sell((mug, 1)), at("2026-03-10"))
 
