@@ -1,4 +1,4 @@
-"""Thin views of a seller's money: its balance and its ledger entries."""
+"""Thin views of a seller's money: its balance, its ledger entries and its sales stats."""
 
 from __future__ import annotations
 
@@ -12,7 +12,13 @@ from apps.core.permissions import IsSeller
 from apps.ledger.models import LedgerEntry
 from apps.ledger.selectors import store_entries
 from apps.payouts.selectors import store_money
-from apps.payouts.serializers import BalanceOutputSerializer, LedgerEntryOutputSerializer
+from apps.payouts.serializers import (
+    BalanceOutputSerializer,
+    LedgerEntryOutputSerializer,
+    StatsOutputSerializer,
+    StatsQuerySerializer,
+)
+from apps.payouts.stats import seller_stats
 
 
 class StoreBalanceApi(APIView):
@@ -36,3 +42,16 @@ class StoreLedgerApi(ListAPIView):
     @extend_schema(tags=["stores"])
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
+
+
+class SellerStatsApi(APIView):
+    """The seller's sales per day and in total over a range of UTC days, and its top products."""
+
+    permission_classes = [IsSeller]
+
+    @extend_schema(parameters=[StatsQuerySerializer], responses={200: StatsOutputSerializer}, tags=["seller"])
+    def get(self, request):
+        query = StatsQuerySerializer(data=request.query_params.dict())
+        query.is_valid(raise_exception=True)
+        stats = seller_stats(seller=request.user, first=query.validated_data["from"], last=query.validated_data["to"])
+        return Response(StatsOutputSerializer(stats).data)
