@@ -392,6 +392,14 @@ MATRIX = [
     # The world's paid order was written without a payment: nothing to refund (409 invalid_transition).
     row("seller-orders-refunds",       "POST",   _refunds,                                401, 403, 403, 409, 404, 409,
         body=_refund_body),
+    row("orders-returns",              "GET",    _order("shipped", "returns/"),           401, 200, 404, 404, 404, 404),
+    row("seller-returns",              "GET",    "seller/returns/",                       401, 403, 403, 200, 200, 403),
+    # A seller's money: its own store's figures only, whoever else asks.
+    row("store-balance",               "GET",    "users/me/store/balance/",               401, 403, 403, 200, 200, 403),
+    row("store-ledger",                "GET",    "users/me/store/ledger/",                401, 403, 403, 200, 200, 403),
+    row("store-payout-account",        "POST",   "users/me/store/payout-account/",        401, 403, 403, 201, 201, 403),
+    row("seller-stats",                "GET",    "seller/stats/?from=2026-01-01&to=2026-01-31",
+        401, 403, 403, 200, 200, 403),
     # Unsigned, on the default (simulated) deployment: refused whoever sends it, never a 500.
     row("payments-stripe-webhook",     "POST",   "payments/stripe/webhook/",              400, 400, 400, 400, 400, 400,
         body=lambda w: {"id": "evt_forged", "type": "payment_intent.succeeded"}),
