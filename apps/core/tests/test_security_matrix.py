@@ -825,16 +825,21 @@ def test_a_huge_page_size_is_capped_at_100(big_catalog, path, client_for):
     ["products/", "seller/products/", "stores/", "orders/", "seller/orders/", "products/hammer/reviews/"],
 )
 @pytest.mark.parametrize(
-    ("page", "status"), [("99999999", 404), ("9" * 40, 404), ("0", 400), ("-1", 400), ("abc", 400)]
+    ("page", "status"),
+    [("500", 404), ("99999999", "page_too_deep"), ("9" * 40, "page_too_deep"), ("0", 400), ("-1", 400), ("abc", 400)],
 )
 def test_a_page_out_of_range_is_404_and_a_malformed_one_400_json_not_500(big_catalog, path, page, status, client_for):
-    """Past the last page: 404 (DRF's "Invalid page"); not a positive integer: 400 naming ``page``."""
+    """Past the last page: 404 (DRF's "Invalid page"); past the 10,000th row: 400 ``page_too_deep``;
+    not a positive integer: 400 naming ``page``."""
     client = client_for(big_catalog.users["seller"])
 
     response = client.get(f"{API}/{path}?page={page}")
 
     if status == 404:
         _assert_json_error(response, 404)
+    elif status == "page_too_deep":
+        _assert_json_error(response, 400)
+        assert response.json()["code"] == "page_too_deep"
     else:
         assert response.status_code == 400
         assert "page" in response.json()
