@@ -11,7 +11,9 @@
 # product list first page, a category filter, a search, page 500, a product's detail. Then
 # bench/checkout.py (16 buyers: add to cart; checkout + pay; oversell check) on each size, and
 # bench/queries.py (SQL queries and in-process time per request). bench/report.py prints the
-# growth table. Everything on 127.0.0.1; reports in bench/results/<time>-growth/ (ignored by git).
+# growth table; bench/plot.py draws req/s and p99 per endpoint and size as PNGs next to it. Everything
+# on 127.0.0.1; reports in bench/results/<time>-growth/ (ignored by git); the charts also replace
+# bench/charts/ (committed, shown in bench/README.md: commit them with the run's tables).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source bench/lib.sh
@@ -92,3 +94,5 @@ for size in "${SIZES[@]}"; do
 done
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$SUMMARY"
 .venv/bin/python bench/report.py "$SUMMARY" | tee "$RESULTS/report.md"
+.venv/bin/python bench/plot.py "$SUMMARY" --out "$RESULTS"
+cp "$RESULTS/requests-per-second.png" "$RESULTS/p99.png" "$RESULTS/figures.json" bench/charts/

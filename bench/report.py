@@ -44,12 +44,10 @@ def ratio(small: float, large: float) -> str:
     return f"{large / small:.2f}x" if small else "-"
 
 
-def main(path: str) -> None:
-    records = parse(Path(path))
+def http_figures(records: dict[str, list[dict[str, str]]]) -> dict[tuple[int, str], tuple[float, float, float]]:
+    """(size, endpoint or checkout phase) -> (requests/s, p50 ms, p99 ms) served over HTTP: the
+    median over the rounds of requests/s and p50, the worst round's p99 (also bench/plot.py's)."""
     sizes = sorted({int(record["size"]) for record in records["wrk"]})
-    small, large = sizes[0], sizes[-1]
-
-    # HTTP: the median over the rounds of requests/s and p50, the worst p99.
     http: dict[tuple[int, str], tuple[float, float, float]] = {}
     for size in sizes:
         for name in ENDPOINTS + PHASES:
@@ -63,6 +61,14 @@ def main(path: str) -> None:
                     statistics.median(milliseconds(r["p50"]) for r in runs),
                     max(milliseconds(r["p99"]) for r in runs),
                 )
+    return http
+
+
+def main(path: str) -> None:
+    records = parse(Path(path))
+    sizes = sorted({int(record["size"]) for record in records["wrk"]})
+    small, large = sizes[0], sizes[-1]
+    http = http_figures(records)
     errors = [r for r in records["wrk"] if r["non2xx"] != "0"]
     queries = {(int(r["size"]), r["endpoint"]): r for r in records["queries"]}
     data = {(int(r["size"]), r["endpoint"]): r for r in records["data"]}

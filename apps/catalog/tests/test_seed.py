@@ -96,3 +96,64 @@ def test_seed_bulk_refuses_production(settings):
         call_command("seed_bulk", "--products", "1", stdout=StringIO())
 
     assert not Product.objects.exists()
+
+
+class Terminal(StringIO):
+    """A stream that says it is a terminal, as stderr does in an interactive shell."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+BAR = ("%|", "products/s", "█", "\r")
+
+
+def test_seed_bulk_shows_no_bar_when_stderr_is_not_a_terminal():
+    out, err = StringIO(), StringIO()
+
+    call_command("seed_bulk", "--products", "30", "--stores", "2", "--batch-size", "10", stdout=out, stderr=err)
+
+    assert not any(mark in err.getvalue() + out.getvalue() for mark in BAR)
+    assert "  30 products (" in out.getvalue()  # the quiet log line instead
+    assert "Added 30 products" in out.getvalue()
+
+
+def test_seed_bulk_shows_a_bar_with_rate_and_time_left_on_a_terminal():
+    out, err = StringIO(), Terminal()
+
+    call_command("seed_bulk", "--products", "30", "--stores", "2", "--batch-size", "10", stdout=out, stderr=err)
+
+    bar = err.getvalue()
+    assert "seed_bulk: 100%|" in bar
+    assert "30.0/30.0 [" in bar  # done/total [elapsed<time left, rate]
+    assert "<00:00" in bar
+    assert "products/s]" in bar
+    assert "  30 products (" not in out.getvalue()  # the bar replaces the periodic lines
+    assert "Added 30 products" in out.getvalue()
+
+
+def test_seed_bulk_progress_flags_override_the_terminal_check():
+    forced, silenced = StringIO(), Terminal()
+
+    call_command("seed_bulk", "--products", "5", "--stores", "1", "--progress", stdout=StringIO(), stderr=forced)
+    call_command("seed_bulk", "--products", "5", "--stores", "1", "--no-progress", stdout=StringIO(), stderr=silenced)
+
+    assert "100%|" in forced.getvalue()
+    assert not any(mark in silenced.getvalue() for mark in BAR)
+
+
+def test_seed_bulk_updates_the_bar_once_per_batch_not_per_row(monkeypatch):
+    updates = []
+
+    class Counting(seed_bulk.tqdm):
+        def update(self, n=1):
+            updates.append(n)
+            return super().update(n)
+
+    monkeypatch.setattr(seed_bulk, "tqdm", Counting)
+
+    call_command(
+        "seed_bulk", "--products", "25", "--stores", "1", "--batch-size", "10", stdout=StringIO(), stderr=Terminal()
+    )
+
+    assert updates == [10, 10, 5]

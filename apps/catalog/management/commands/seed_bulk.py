@@ -7,12 +7,18 @@ slug). A product's price and stock are its variants' lowest price and total stoc
 the rows are made (no per-row query). On PostgreSQL the search vector is filled by the table's trigger
 as rows arrive, and the tables are vacuumed and analyzed at the end so the planner (and page-count
 estimates) see the new size.
+
+Progress: on a terminal (stderr a TTY) a tqdm bar shows products made, the rate and the time left,
+updated once per batch (not per row); elsewhere (CI logs, pipes) no bar, a line per 20,000
+products on stdout instead. `--progress` / `--no-progress` override the TTY check.
 """
 
 from __future__ import annotations
 
+import argparse
 import random
 import secrets
+import sys
 import time
 from decimal import Decimal
 
@@ -21,6 +27,7 @@ from django.contrib.auth.hashers import make_password
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 from django.utils.text import slugify
+from tqdm import tqdm
 
 from apps.accounts.models import Store, User
 from apps.catalog.cache import catalog_changed
@@ -80,8 +87,24 @@ class Command(BaseCommand):
         parser.add_argument("--batch-size", type=int, default=2000)
         parser.add_argument("--seed", type=int, default=None, help="Random seed, for a repeatable data set.")
         parser.add_argument("--allow-prod", action="store_true", help="Load even with ENV=prod.")
+        parser.add_argument(
+            "--progress",
+            action=argparse.BooleanOptionalAction,
+            default=None,
+            help="A progress bar on stderr (default: only when stderr is a terminal).",
+        )
 
-    def handle(self, *args, products: int, stores: int, batch_size: int, seed, allow_prod: bool, **options):
+    def handle(
+        self,
+        *args,
+        products: int,
+        stores: int,
+        batch_size: int,
+        seed,
+        allow_prod: bool,
+        progress: bool | None,
+        **options,
+    ):
         if settings.ENV == "prod" and not allow_prod:
             raise CommandError("seed_bulk fills the catalog with fake products; refusing with ENV=prod.")
         if products < 0 or stores < 1 or batch_size < 1:
@@ -95,6 +118,10 @@ class Command(BaseCommand):
         roots = [category for category in categories.values() if category.depth == 1]
         run = secrets.token_hex(3)
         made = 0
+        # tqdm writes to the raw stream: Django's OutputWrapper would end every redraw with a newline.
+        stream = options.get("stderr") or sys.stderr
+        show = stream.isatty() if progress is None else progress
+        bar = tqdm(total=products, desc="seed_bulk", unit=" products", unit_scale=True, file=stream, disable=not show)
         while made < products:
             size = min(batch_size, products - made)
             batch = [
@@ -109,8 +136,10 @@ class Command(BaseCommand):
                 Variant.objects.bulk_create([variant for _, variants in batch for variant in variants])
                 catalog_changed()  # a live app's cached lists show the new products
             made += size
-            if made % 20000 < batch_size or made == products:
+            bar.update(size)
+            if not show and (made % 20000 < batch_size or made == products):
                 self.stdout.write(f"  {made:,} products ({time.monotonic() - started:.1f} s)")
+        bar.close()
         if connection.vendor == "postgresql":
             # Fresh statistics for the planner (and the page-count estimate); a fresh visibility
             # map so counts can be index-only scans. VACUUM runs outside any transaction.
