@@ -361,6 +361,8 @@ ORDER_RESERVATION_MINUTES = env.int("ORDER_RESERVATION_MINUTES", default=30)
 COMMISSION_RATE = Decimal(env.str("COMMISSION_RATE", default="10.00"))
 # Days after a store order's delivery before its seller net can be paid out (returns, disputes).
 PAYOUT_HOLD_DAYS = env.int("PAYOUT_HOLD_DAYS", default=7)
+# The admin's index counts active products with this many or fewer in stock ("Products low on stock").
+LOW_STOCK_THRESHOLD = env.int("LOW_STOCK_THRESHOLD", default=5)
 # Days after delivery a buyer may open a return.
 RETURN_WINDOW_DAYS = env.int("RETURN_WINDOW_DAYS", default=30)
 # All payment-provider calls of one request together (start, confirm, the SDK's retries) stop after

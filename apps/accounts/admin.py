@@ -6,6 +6,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.template.response import TemplateResponse
 from rest_framework.exceptions import ValidationError
 
+from apps.accounts.admin_site import Panel
 from apps.accounts.cache import stores_changed
 from apps.accounts.models import Address, Store, User
 from apps.accounts.services import store_commission_set
@@ -51,11 +52,33 @@ def _rate(value) -> str:
     return "default" if value is None else f"{value}%"
 
 
+def stores_waiting_for_payouts(queryset):
+    """The stores of ``queryset`` that sell but cannot be paid: active, with at least one active
+    product, and no payout account with payouts enabled (none opened, the provider's form not
+    finished, or restricted). Higher apps' relations are named by their lookups (``products``,
+    ``payout_account``), so this layer imports none of their models."""
+    selling = Store.objects.filter(products__status="active").values("pk")
+    return queryset.filter(is_active=True, pk__in=selling).exclude(payout_account__payouts_enabled=True)
+
+
+class WaitingForPayoutsFilter(admin.SimpleListFilter):
+    """``?payouts=waiting``: the stores of ``stores_waiting_for_payouts``."""
+
+    title = "payouts"
+    parameter_name = "payouts"
+
+    def lookups(self, request, model_admin):
+        return [("waiting", "Waiting for onboarding")]
+
+    def queryset(self, request, queryset):
+        return stores_waiting_for_payouts(queryset) if self.value() == "waiting" else queryset
+
+
 @admin.register(Store)
 class StoreAdmin(admin.ModelAdmin):
     list_display = ["name", "slug", "owner", "is_active", "commission_rate", "created_at"]
     search_fields = ["name", "slug", "owner__email"]
-    list_filter = ["is_active"]
+    list_filter = ["is_active", WaitingForPayoutsFilter]
     # The commission is set only through the action below (services.store_commission_set).
     readonly_fields = ["slug", "commission_rate", "created_at", "updated_at"]
     raw_id_fields = ["owner"]
@@ -116,3 +139,17 @@ class StoreAdmin(admin.ModelAdmin):
     def delete_queryset(self, request, queryset):
         super().delete_queryset(request, queryset)
         stores_changed()
+
+
+admin.site.panel_register(
+    Panel(
+        position=30,
+        title="Stores waiting for payout onboarding",
+        definition=lambda: (
+            "Active stores with an active product whose payout account is missing or does not have payouts enabled."
+        ),
+        model=Store,
+        rows=lambda: stores_waiting_for_payouts(Store.objects.all()),
+        query="payouts=waiting",
+    )
+)

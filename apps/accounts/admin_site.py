@@ -9,16 +9,26 @@ it is Django's admin site unchanged. The setting is read per request, so tests c
 
 A token that is refused counts as a failed login: ``user_login_failed`` is sent, as Django sends it
 for a wrong password, and the login lockout (django-axes) counts it.
+
+The site is branded "Bazaar", and its index page (templates/admin/index.html) shows the operator's
+panels above the app list: each a count of rows waiting for staff and a link to the changelist
+filtered to exactly those rows. The apps register their panels from their admin.py
+(``admin.site.panel_register``), so this lower layer imports none of their models; a panel is shown
+to staff who may view its model, and costs one COUNT query.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from django import forms
 from django.conf import settings
 from django.contrib.admin import AdminSite
 from django.contrib.auth.signals import user_login_failed
+from django.db.models import Model, QuerySet
+from django.urls import reverse
 from django_otp import devices_for_user
 from django_otp.admin import OTPAdminAuthenticationForm, OTPAdminSite
 from django_otp.plugins.otp_static.models import StaticDevice
@@ -88,12 +98,60 @@ def _device_for(*, token: str, devices: list):
     return devices[0]
 
 
+@dataclass(frozen=True)
+class Panel:
+    """One panel of the admin's index page.
+
+    ``rows()`` returns the rows the panel counts; ``query`` is the query string that filters
+    ``model``'s changelist to exactly those rows (the panel's link). ``definition`` says in words
+    what is counted; ``position`` orders the panels."""
+
+    position: int
+    title: str
+    definition: Callable[[], str]
+    model: type[Model]
+    rows: Callable[[], QuerySet]
+    query: str
+
+
 class StaffAdminSite(OTPAdminSite):
     """``admin.site``: django-otp's OTP admin site while ``ADMIN_REQUIRE_2FA`` is on, Django's plain
-    admin site otherwise."""
+    admin site otherwise. Branded "Bazaar"; its index shows the registered panels."""
+
+    site_header = "Bazaar"
+    site_title = "Bazaar"
+    index_title = "Operations"
 
     def __init__(self, name: str = "admin"):  # keep the "admin" namespace of every admin URL
         super().__init__(name)
+        self._panels: list[Panel] = []
+
+    def panel_register(self, panel: Panel) -> None:
+        """Add a panel to the index page (from an app's admin.py, after its model is registered)."""
+        self._panels.append(panel)
+
+    def panels(self, request) -> list[dict]:
+        """The panels ``request.user`` may see (the view permission on the panel's model), in
+        order, each with its count (one query each) and its link."""
+        shown = []
+        for panel in sorted(self._panels, key=lambda panel: panel.position):
+            model_admin = self._registry.get(panel.model)
+            if model_admin is None or not model_admin.has_view_or_change_permission(request):
+                continue
+            opts = panel.model._meta
+            url = reverse(f"{self.name}:{opts.app_label}_{opts.model_name}_changelist", current_app=self.name)
+            shown.append(
+                {
+                    "title": panel.title,
+                    "definition": panel.definition(),
+                    "count": panel.rows().count(),
+                    "url": f"{url}?{panel.query}",
+                }
+            )
+        return shown
+
+    def index(self, request, extra_context=None):
+        return super().index(request, extra_context={"panels": self.panels(request), **(extra_context or {})})
 
     @property
     def login_form(self):

@@ -1,10 +1,12 @@
 from django import forms
+from django.conf import settings
 from django.contrib import admin
 from django.forms.models import BaseInlineFormSet
 from rest_framework.exceptions import ValidationError as ApiValidationError
 from treebeard.admin import TreeAdmin
 from treebeard.forms import movenodeform_factory
 
+from apps.accounts.admin_site import Panel
 from apps.catalog.cache import catalog_changed
 from apps.catalog.locks import lock_product
 from apps.catalog.models import MAX_VARIANTS, MIN_PRICE, Category, Product, ProductImage, Review, Variant, options_key
@@ -134,6 +136,22 @@ class ProductAdminForm(forms.ModelForm):
             raise forms.ValidationError('Options are [{"name": "...", "values": ["...", ...]}, ...].') from None
 
 
+class LowStockFilter(admin.SimpleListFilter):
+    """``?stock=low``: products with ``stock`` (the sum of their active variants' stock) at most
+    ``LOW_STOCK_THRESHOLD``, read per request."""
+
+    title = "stock"
+    parameter_name = "stock"
+
+    def lookups(self, request, model_admin):
+        return [("low", f"Low (≤ {settings.LOW_STOCK_THRESHOLD})")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "low":
+            return queryset.filter(stock__lte=settings.LOW_STOCK_THRESHOLD)
+        return queryset
+
+
 @admin.register(Product)
 class ProductAdmin(CatalogCacheAdminMixin, admin.ModelAdmin):
     """Products with their variants inline; ``price`` and ``stock`` are derived from the variants
@@ -141,7 +159,7 @@ class ProductAdmin(CatalogCacheAdminMixin, admin.ModelAdmin):
 
     form = ProductAdminForm
     list_display = ["name", "store", "category", "price", "currency", "stock", "status", "created_at"]
-    list_filter = ["status", "category"]
+    list_filter = ["status", LowStockFilter, "category"]
     search_fields = ["name", "slug", "store__name"]
     list_select_related = ["store", "category"]
     readonly_fields = ["slug", "price", "stock", "currency", "rating_avg", "rating_count", "created_at", "updated_at"]
@@ -175,3 +193,15 @@ class ReviewAdmin(CatalogCacheAdminMixin, admin.ModelAdmin):
     list_filter = ["rating"]
     search_fields = ["product__name", "author__email", "title"]
     raw_id_fields = ["product", "author"]
+
+
+admin.site.panel_register(
+    Panel(
+        position=40,
+        title="Products low on stock",
+        definition=lambda: f"Active products with {settings.LOW_STOCK_THRESHOLD} or fewer in stock.",
+        model=Product,
+        rows=lambda: Product.objects.filter(status=Product.Status.ACTIVE, stock__lte=settings.LOW_STOCK_THRESHOLD),
+        query=f"status__exact={Product.Status.ACTIVE}&stock=low",
+    )
+)

@@ -20,6 +20,7 @@ from django.db.models import Model, QuerySet
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
+from apps.accounts.admin_site import Panel
 from apps.checkout import services
 from apps.core.exceptions import ApplicationError
 from apps.orders.models import Order, OrderEvent, OrderLine, StoreOrder
@@ -305,3 +306,25 @@ class RefundAdmin(ViewOnlyAdmin):
             retry,
             order_of=lambda refund: refund.payment.order,
         )
+
+
+admin.site.panel_register(
+    Panel(
+        position=10,
+        title="Orders needing review",
+        definition=lambda: "Orders flagged needs_review: a payment staff must accept or refund.",
+        model=Order,
+        rows=lambda: Order.objects.filter(needs_review=True),
+        query="needs_review__exact=1",
+    )
+)
+admin.site.panel_register(
+    Panel(
+        position=20,
+        title="Failed refunds",
+        definition=lambda: "Refunds the provider refused or that could not be sent: retry them.",
+        model=Refund,
+        rows=lambda: Refund.objects.filter(status=RefundStatus.FAILED),
+        query=f"status__exact={RefundStatus.FAILED}",
+    )
+)
