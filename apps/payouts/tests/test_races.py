@@ -1,33 +1,17 @@
 """Two payout runs at once on PostgreSQL: threads, each with its own connection."""
 
 import threading
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from django.db import connection
 
 from apps.ledger.models import Kind, LedgerEntry
+from apps.orders.tests.test_concurrency import run_together
 from apps.payments.providers.simulated import SimulatedProvider
 from apps.payouts.models import Transfer, TransferReversal
 from apps.payouts.services import payouts_release, payouts_reverse_due
 from apps.payouts.tests.factories import connect, refund, released, sell
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-def run_together(calls):
-    """Run every call in its own thread, released at once by a barrier; close their connections."""
-    barrier = threading.Barrier(len(calls))
-
-    def run(call):
-        try:
-            barrier.wait()
-            return call()
-        finally:
-            connection.close()
-
-    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
-        return list(pool.map(run, calls))
 
 
 @pytest.fixture

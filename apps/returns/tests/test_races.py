@@ -1,32 +1,14 @@
 """Concurrent returns on PostgreSQL: threads with their own connections, serialised on the
 order's lock (apps/returns/returns.py)."""
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
-
 import pytest
-from django.db import connection
 
 from apps.catalog.models import Variant
+from apps.orders.tests.test_concurrency import run_together
 from apps.payments.models import Refund
 from apps.returns.models import ReturnRequest
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-def run_together(calls):
-    """Run every call in its own thread, released at once by a barrier; close their connections."""
-    barrier = threading.Barrier(len(calls))
-
-    def run(call):
-        try:
-            barrier.wait()
-            return call()
-        finally:
-            connection.close()
-
-    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
-        return list(pool.map(run, calls))
 
 
 def test_concurrent_returns_never_ask_for_more_than_was_delivered(delivered, ask):
