@@ -29,6 +29,7 @@ SLUG=$(bench_sql "$BENCH_DB" "SELECT slug FROM catalog_product WHERE status = 'a
 SEARCH=${SEARCH:-oak%20hammer}
 declare -A URLS=(
   [list]="/api/v1/products/"
+  [page50]="/api/v1/products/?page=50"
   [category]="/api/v1/products/?category=tools-diy"
   [search]="/api/v1/products/?search=$SEARCH"
   [detail]="/api/v1/products/$SLUG/"
@@ -36,7 +37,7 @@ declare -A URLS=(
 # Each endpoint runs between two runs of the ceiling view answering a body of the same size.
 declare -A BYTES
 echo "bytes per response:" | tee "$RESULTS/summary.txt"
-for name in list category search detail; do
+for name in list page50 category search detail; do
   BYTES[$name]=$(curl -s "$BASE${URLS[$name]}" | wc -c)
   printf '  %-9s %s\n' "$name" "${BYTES[$name]}" | tee -a "$RESULTS/summary.txt"
   wrk -t1 -c4 -d2s "$BASE${URLS[$name]}" >/dev/null  # warm every worker's caches and connections
@@ -48,7 +49,7 @@ run() {  # run <label> <round> <url>
 }
 
 for round in $(seq 1 "$ROUNDS"); do
-  for name in list category search detail; do
+  for name in list page50 category search detail; do
     run ceiling "$round" "/bench/ceiling/?bytes=${BYTES[$name]}"
     run "$name" "$round" "${URLS[$name]}"
     run ceiling "$round" "/bench/ceiling/?bytes=${BYTES[$name]}"

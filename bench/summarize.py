@@ -8,7 +8,7 @@ import statistics
 import sys
 from pathlib import Path
 
-TARGETS = {"list": 0.20, "detail": 0.25, "search": 0.15, "category": 0.15}
+TARGETS = {"list": 0.20, "page50": 0.15, "detail": 0.25, "search": 0.15, "category": 0.15}
 LINE = re.compile(r"^(\w+) round=(\d+) rps=([\d.]+) p50=(\S+) p99=(\S+)")
 
 
@@ -34,7 +34,7 @@ def main(path: str) -> None:
     ceilings = [rps for name, rps, _, _ in runs if name == "ceiling"]
     print(f"ceiling: median {statistics.median(ceilings):.0f} req/s over {len(ceilings)} runs")
     print(f"{'endpoint':10} {'req/s':>8} {'ceiling':>8} {'ratio':>6} {'target':>6} {'p50 ms':>7} {'p99 ms':>7}")
-    for name in ("list", "category", "search", "detail"):
+    for name in TARGETS:
         if name not in rows:
             continue
         rps = statistics.median(row[0] for row in rows[name])
