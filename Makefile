@@ -11,7 +11,7 @@ PYTEST_ARGS ?= -n 2
 BEAT_SCHEDULE ?= .celery/beat-schedule
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint format lock serve worker beat migrate seed check clean integration fuzz bench
+.PHONY: help run test lint format lock serve worker beat migrate seed check clean integration fuzz bench docs
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -78,6 +78,9 @@ integration: $(VENV)/.dev-installed  ## The multi-server suite (needs PostgreSQL
 
 bench: $(VENV)/.dev-installed  ## The API at 10k and 1M products: req/s, p50/p99, SQL per request (PostgreSQL, wrk; ~15 min the first time)
 	bench/growth.sh
+
+docs: $(VENV)/.dev-installed  ## Serve the documentation (docs/, mkdocs-material) on http://127.0.0.1:8001
+	$(BIN)/mkdocs serve -a 127.0.0.1:8001
 
 fuzz: $(VENV)/.dev-installed  ## Schemathesis on a live gunicorn + PostgreSQL server (needs PostgreSQL on 127.0.0.1)
 	.ci/fuzz $(FUZZ_ARGS)

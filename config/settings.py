@@ -216,7 +216,12 @@ REST_FRAMEWORK = {
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Bazaar API",
-    "DESCRIPTION": "A multi-vendor marketplace backend. Contract: shared/API.md.",
+    "DESCRIPTION": (
+        "A multi-vendor marketplace backend. This schema is the exact reference of every endpoint. How the API "
+        "behaves (conventions, errors, pagination, each area from the catalog to payouts) is explained in the "
+        "repository's documentation: `docs/api.md` (the API guide), `docs/payments.md`, `docs/index.md` for the "
+        "rest; `make docs` serves it at http://127.0.0.1:8001/."
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,

@@ -1,4 +1,4 @@
-"""The version counter of what other apps cache about stores (README, Caching).
+"""The version counter of what other apps cache about stores (docs/operations.md, Caching).
 
 Cached answers that show a store's name, or exist only while the store is open (the catalog's
 products), are stamped with ``STORES_VERSION`` by whoever caches them; accounts bumps it on every

@@ -1,4 +1,4 @@
-"""Cached public catalog reads and the writes that retire them (README, Caching).
+"""Cached public catalog reads and the writes that retire them (docs/operations.md, Caching).
 
 Three kinds of version counters (apps.core.cache) key the entries:
 

@@ -1,4 +1,4 @@
-"""Versioned caching of public, shared reads, correct across app servers (README, Caching).
+"""Versioned caching of public, shared reads, correct across app servers (docs/operations.md, Caching).
 
 An entry is stored with the values of one or more version counters that live in the cache itself
 (Redis) and counts only while they are current. A write bumps its counters after its transaction

@@ -1,7 +1,7 @@
 """Reviews by buyers: who may review a product is decided by their orders, so the write lives here.
 
 The catalog stores the review and keeps the product's rating (catalog.services.review_add); orders
-may import the catalog, never the other way round (README, Architecture)."""
+may import the catalog, never the other way round (docs/architecture.md, Import layers)."""
 
 from __future__ import annotations
 

@@ -583,7 +583,7 @@ def test_a_failed_refund_waits_for_staff_the_sweep_does_not_ask_again(failed_ref
 
 # Every admin action on Bazaar's models that moves money or changes an order, with the fixture that
 # gives it something to do: each must leave order events and an admin log line naming the staff
-# member who ran it (README, "The audit trail").
+# member who ran it (docs/operations.md, "The audit trail").
 ORDER_ACTIONS = {
     (Order, "accept_reviewed_payment"): "under_review",
     (Order, "refund_what_was_received"): "under_review",

@@ -1,4 +1,4 @@
-"""The security matrix: who may call what, and what hostile input gets (README, Security).
+"""The security matrix: who may call what, and what hostile input gets (docs/security.md).
 
 1. Roles x endpoints: every (endpoint, method) of API.md is one row of ``MATRIX`` with the exact
    status for each of the six roles; every cell is its own test (``orders-detail-GET-other_buyer-404``),

@@ -1,7 +1,7 @@
 """Load the demo marketplace: idempotent, so `make run` can call it on every start.
 
 It lives in checkout, the top layer, because it seeds every layer below: accounts, the catalog
-and orders paid through payments (README, Architecture: imports run one way)."""
+and orders paid through payments (docs/architecture.md, Import layers: imports run one way)."""
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
