@@ -10,7 +10,7 @@ payment provider: apps.checkout does, after these transactions commit.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
@@ -71,6 +71,7 @@ def order_place_once(
     request_hash: str = "",
     amount_limits: tuple[Decimal, Decimal] | None = None,
     shipping_rates: Mapping[str, int | None] | None = None,
+    on_placed: Callable[[Order], None] | None = None,
 ) -> Placed:
     """Turn the buyer's cart into a ``pending_payment`` order, taking stock for every line (one
     line per variant) and making one store order per store, shipped with the rate named for it in
@@ -83,7 +84,9 @@ def order_place_once(
     payment provider can charge), and then nothing changes. With an ``idempotency_key``, a retry
     within its 24 hours and with the same ``request_hash`` finds the order the first request made
     (``created`` False); the same key with another request raises Conflict
-    ``idempotency_conflict``; after 24 hours the key is free."""
+    ``idempotency_conflict``; after 24 hours the key is free. ``on_placed(order)`` runs last in the
+    transaction that places the order (apps.checkout opens its payment attempt there: one
+    transaction instead of two), and only for an order this call makes."""
     key = idempotency_key or ""
     if key:
         found = _order_for_key(buyer=buyer, key=key, request_hash=request_hash)
@@ -97,6 +100,7 @@ def order_place_once(
             request_hash=request_hash,
             amount_limits=amount_limits,
             shipping_rates=shipping_rates,
+            on_placed=on_placed,
         )
     except IntegrityError:
         found = _order_for_key(buyer=buyer, key=key, request_hash=request_hash) if key else None
@@ -122,6 +126,7 @@ def _order_place(
     request_hash: str,
     amount_limits: tuple[Decimal, Decimal] | None,
     shipping_rates: Mapping[str, int | None] | None = None,
+    on_placed: Callable[[Order], None] | None = None,
 ) -> Order:
     cart = lock_cart(user=buyer)
     items = list(cart.items.order_by("variant_id"))
@@ -198,6 +203,8 @@ def _order_place(
     OrderLine.objects.bulk_create(lines)
     cart.items.all().delete()
     order_transition(order=order, to=order.status, actor=buyer, note="checkout", created=True)
+    if on_placed is not None:
+        on_placed(order)
     return order
 
 
@@ -470,7 +477,12 @@ def order_mark_paid(*, order_id: int, amount: Decimal, currency: str, note: str)
     """Record a successful payment. Returns what happened: ``paid``, ``already_paid``,
     ``needs_review`` (amount or currency do not match: flagged, not paid) or ``refund`` (the order
     was cancelled or expired meanwhile: the caller refunds)."""
-    order = lock_order(pk=order_id)
+    return order_mark_paid_locked(order=lock_order(pk=order_id), amount=amount, currency=currency, note=note)
+
+
+def order_mark_paid_locked(*, order: Order, amount: Decimal, currency: str, note: str) -> str:
+    """``order_mark_paid`` on an ``order`` the caller has locked (lock_order), inside its
+    transaction: apps.payments records the provider's answer and pays the order in one."""
     if order.status == OrderStatus.CANCELLED:
         return "refund"
     if order.status != OrderStatus.PENDING_PAYMENT:
