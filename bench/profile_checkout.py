@@ -49,6 +49,18 @@ from apps.catalog.stock import products_refresh  # noqa: E402
 ADDRESS = {"full_name": "Bench Buyer", "line1": "1 Load St", "city": "Benchville", "country": "US"}
 
 
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def backend_cpu() -> float:
+    """CPU seconds this connection's PostgreSQL backend has used (the server is on this machine)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
 class Clock:
     """Every statement with its time in the driver."""
 
@@ -120,24 +132,38 @@ def main() -> None:
         from pyinstrument import Profiler
 
         profiler = Profiler(interval=0.0005)
-    timings, in_database = [], []
+    timings, in_database, cpu = [], [], []
     clock = Clock()
+    spent = {"cart_python": 0.0, "cart_database": 0.0, "checkout_database": 0.0}
     for _ in range(args.repeat):
+        started_cpu, started_backend = time.process_time(), backend_cpu()
         prepare()
+        spent["cart_python"] += time.process_time() - started_cpu
+        backend = backend_cpu()
+        spent["cart_database"] += backend - started_backend
         clock = Clock()
         with connection.execute_wrapper(clock):
             if profiler:
                 profiler.start()
-            started = time.perf_counter()
+            started, started_cpu = time.perf_counter(), time.process_time()
             checkout()
             timings.append(time.perf_counter() - started)
+            cpu.append(time.process_time() - started_cpu)
             if profiler:
                 profiler.stop()
         in_database.append(sum(seconds for seconds, _ in clock.statements))
+        spent["checkout_database"] += backend_cpu() - backend
     print(
         f"checkout lines={args.lines} stores={args.stores} key={args.key} statements={len(clock.statements)} "
         f"ms={statistics.median(timings) * 1000:.1f} db_ms={statistics.median(in_database) * 1000:.1f} "
+        f"python_cpu_ms={statistics.median(cpu) * 1000:.1f} "
         f"(vendor {connection.vendor}, {args.repeat} calls)"
+    )
+    per = {name: seconds * 1000 / args.repeat for name, seconds in spent.items()}
+    print(
+        f"cpu_ms per order (mean): checkout python={statistics.fmean(cpu) * 1000:.1f} "
+        f"database={per['checkout_database']:.1f}; cart (DELETE + {args.lines} add) "
+        f"python={per['cart_python']:.1f} database={per['cart_database']:.1f}"
     )
     if args.statements:
         for index, (seconds, sql) in enumerate(clock.statements, 1):

@@ -88,15 +88,19 @@ def order_place_once(
     transaction that places the order (apps.checkout opens its payment attempt there: one
     transaction instead of two), and only for an order this call makes."""
     key = idempotency_key or ""
+    holder = None
     if key:
-        found = _order_for_key(buyer=buyer, key=key, request_hash=request_hash)
-        if found is not None:
-            return Placed(found, created=False)
+        # One read: the order holding the key within its 24 hours is the answer; an older one
+        # gives it up in the transaction that places the new order.
+        holder = Order.objects.filter(buyer=buyer, idempotency_key=key).first()
+        if holder is not None and holder.created_at >= timezone.now() - TTL:
+            return Placed(_same_request(order=holder, request_hash=request_hash), created=False)
     try:
         order = _order_place(
             buyer=buyer,
             shipping_address=shipping_address,
             idempotency_key=key,
+            expired_holder=holder.pk if holder is not None else None,
             request_hash=request_hash,
             amount_limits=amount_limits,
             shipping_rates=shipping_rates,
@@ -112,7 +116,12 @@ def order_place_once(
 
 def _order_for_key(*, buyer: User, key: str, request_hash: str) -> Order | None:
     order = Order.objects.filter(buyer=buyer, idempotency_key=key, created_at__gte=timezone.now() - TTL).first()
-    if order is not None and order.idempotency_hash and request_hash and order.idempotency_hash != request_hash:
+    return _same_request(order=order, request_hash=request_hash) if order is not None else None
+
+
+def _same_request(*, order: Order, request_hash: str) -> Order:
+    """The order a key made, for a request with the same body; IdempotencyConflict otherwise."""
+    if order.idempotency_hash and request_hash and order.idempotency_hash != request_hash:
         raise IdempotencyConflict()
     return order
 
@@ -127,6 +136,7 @@ def _order_place(
     amount_limits: tuple[Decimal, Decimal] | None,
     shipping_rates: Mapping[str, int | None] | None = None,
     on_placed: Callable[[Order], None] | None = None,
+    expired_holder: int | None = None,
 ) -> Order:
     cart = lock_cart(user=buyer)
     items = list(cart.items.order_by("variant_id"))
@@ -181,10 +191,10 @@ def _order_place(
         order_total_check(total=total, currency=currency, limits=amount_limits)
 
     _stock_take(variants=variants, quantities={item.variant_id: item.quantity for item in items})
-    if idempotency_key:  # the key's 24 hours are over for any older order holding it: it is free again
-        Order.objects.filter(buyer=buyer, idempotency_key=idempotency_key, created_at__lt=timezone.now() - TTL).update(
-            idempotency_key="", idempotency_hash=""
-        )
+    if expired_holder is not None:  # the key's 24 hours are over for the older order holding it: it is free again
+        Order.objects.filter(
+            pk=expired_holder, idempotency_key=idempotency_key, created_at__lt=timezone.now() - TTL
+        ).update(idempotency_key="", idempotency_hash="")
     order = Order.objects.create(
         buyer=buyer,
         currency=currency,
