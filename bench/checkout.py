@@ -4,6 +4,10 @@ buyers against a running server; then checks that nothing was oversold.
     DJANGO_SETTINGS_MODULE=bench.settings DATABASE_URL=... .venv/bin/python bench/checkout.py \
         --base http://127.0.0.1:8811 --buyers 16 --seconds 10
 
+Checkout + pay is, per buyer in a loop: add one variant to the cart, then POST /checkout/ paying
+with pm_card_visa (two requests per paid order; the cart is emptied first only after a refusal,
+or before every order with ``--empty-cart-each-time``, as the figures before issue 14 were taken).
+
 Setup (buyers, their tokens, stock) goes through the ORM of the same database; the load goes
 through HTTP only. Run by bench/run.sh after the catalog measurements.
 """
@@ -48,6 +52,64 @@ def buyers_with_tokens(count: int) -> list[str]:
         CartItem.objects.filter(cart__user=user).delete()
         tokens.append(str(RefreshToken.for_user(user).access_token))
     return tokens
+
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process so far (0 when it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(stat.parent.name))
+        except (OSError, ValueError, IndexError):
+            continue
+    return found
+
+
+class CpuMeter:
+    """CPU seconds spent during a phase by the app server (``--server-pid``: gunicorn's master and
+    its workers), by PostgreSQL's backends of this database (not ours), and by this load generator:
+    what a paid order costs the machine, whatever else runs on it."""
+
+    def __init__(self, server_pid: int | None):
+        self.server_pid = server_pid
+
+    def _sample(self) -> dict[str, dict[int, float]]:
+        from django.db import connection
+
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+            backends = [row[0] for row in cursor.fetchall()]
+        server = [self.server_pid, *_children(self.server_pid)] if self.server_pid else []
+        return {
+            "server": {pid: _cpu_seconds(pid) for pid in server},
+            "database": {pid: _cpu_seconds(pid) for pid in backends},
+        }
+
+    def __enter__(self):
+        self.before, self.client = self._sample(), time.process_time()
+        return self
+
+    def __exit__(self, *exc):
+        after = self._sample()
+        self.seconds = {
+            part: sum(cpu - self.before[part].get(pid, 0.0) for pid, cpu in after[part].items()) for part in after
+        }
+        self.seconds["client"] = time.process_time() - self.client
+        return False
 
 
 def percentile(samples: list[float], share: float) -> float:
@@ -96,6 +158,17 @@ def main() -> None:
     parser.add_argument("--buyers", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--label", default="", help="Prefix of every output line's fields (bench/growth.sh).")
+    parser.add_argument(
+        "--server-pid",
+        type=int,
+        help="gunicorn's master pid: also print the CPU each phase cost per successful request "
+        "(server, database backends, this client), a figure the machine's other load does not change much.",
+    )
+    parser.add_argument(
+        "--empty-cart-each-time",
+        action="store_true",
+        help="DELETE the cart before every checkout, as before issue 14 (three requests per order, not two).",
+    )
     args = parser.parse_args()
 
     # One active variant of each of the first 200 products for sale; the scarce one is a variant of
@@ -125,26 +198,35 @@ def main() -> None:
         return response.status_code
 
     counter = {"n": 0}
+    # A buyer whose last checkout was placed has an empty cart (checkout empties it): only after a
+    # refusal (the scarce variant ran out between adding and paying) is there a line to clear.
+    leftover = [True] * args.buyers
 
     def checkout_and_pay(session: requests.Session, index: int) -> int:
         counter["n"] += 1
         line = scarce_line if counter["n"] % 4 == 0 else lines[counter["n"] % len(lines)]
-        session.delete(f"{url}/cart/")
+        if leftover[index] or args.empty_cart_each_time:
+            session.delete(f"{url}/cart/")
+            leftover[index] = False
         added = session.post(f"{url}/cart/items/", json={**line, "quantity": 1})
         if added.status_code != 201:
             return added.status_code  # the scarce product ran out: counted as a refusal
         response = session.post(
             f"{url}/checkout/", json={"shipping_address": ADDRESS, "payment_method": "pm_card_visa"}
         )
-        if response.status_code == 201 and response.json()["status"] != "paid":
+        if response.status_code != 201:
+            leftover[index] = True
+        elif response.json()["status"] != "paid":
             return 599
         return response.status_code
 
     requests.get(f"{url}/products/", timeout=10)  # warm up
-    results = [
-        hammer("add-to-cart", tokens, args.seconds, add_to_cart),
-        hammer("checkout+pay", tokens, args.seconds, checkout_and_pay),
-    ]
+    results = []
+    for name, step in (("add-to-cart", add_to_cart), ("checkout+pay", checkout_and_pay)):
+        with CpuMeter(args.server_pid) as meter:
+            result = hammer(name, tokens, args.seconds, step)
+        result["cpu"] = meter.seconds
+        results.append(result)
 
     stock = Variant.objects.get(pk=scarce_pk).stock
     sold = (OrderLine.objects.filter(variant_id=scarce_pk).aggregate(n=Sum("quantity"))["n"] or 0) - sold_before
@@ -155,6 +237,13 @@ def main() -> None:
             f"p50={result['p50_ms']:.1f}ms p99={result['p99_ms']:.1f}ms ok={result['ok']} "
             f"refused={sum(result['failures'].values())} statuses={statuses}"
         )
+        if args.server_pid and result["ok"]:
+            per = {part: seconds * 1000 / result["ok"] for part, seconds in result["cpu"].items()}
+            print(
+                f"checkout {args.label} phase={result['name']} cpu_ms_per_ok: server={per['server']:.1f} "
+                f"database={per['database']:.1f} client={per['client']:.1f} total={sum(per.values()):.1f} "
+                f"(2 cores: at most {2000 / sum(per.values()):.0f}/s)"
+            )
     print(
         f"checkout {args.label} scarce_stock={SCARCE_STOCK} left={stock} sold={sold} "
         f"oversold={sold + stock != SCARCE_STOCK}"

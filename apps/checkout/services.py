@@ -58,11 +58,14 @@ from apps.payments.services import (
     CAPTURED_STATUSES,
     OPEN_STATUSES,
     payment_apply_result,
+    payment_begin,
     payment_confirm,
     payment_latest,
     payment_mark_failed,
     payment_method_check,
+    payment_open,
     payment_start,
+    payment_startable,
     payments_cancel_open,
     payments_refund_cancelled,
     refund_request,
@@ -90,6 +93,7 @@ def checkout_place(
     raises nothing about the payment: the order tells how it went."""
     if payment_method:
         payment_method_check(payment_method=payment_method)
+    opened: list[Payment] = []
     placed = order_place_once(
         buyer=buyer,
         shipping_address=shipping_address,
@@ -97,9 +101,13 @@ def checkout_place(
         request_hash=request_hash,
         amount_limits=AMOUNT_LIMITS,
         shipping_rates=shipping_rates,
+        # The first payment attempt is opened in the transaction that places the order.
+        on_placed=lambda order: opened.append(payment_open(order=order)),
     )
     order = placed.order
-    if placed.created or _payment_unfinished(order=order):
+    if placed.created:
+        _checkout_payment(order=order, payment_method=payment_method, idempotency_key=idempotency_key, opened=opened[0])
+    elif _payment_unfinished(order=order):
         _checkout_payment(order=order, payment_method=payment_method, idempotency_key=idempotency_key)
     return order
 
@@ -114,13 +122,21 @@ def _payment_unfinished(*, order: Order) -> bool:
     return latest is None or latest.status == PaymentStatus.PENDING
 
 
-def _checkout_payment(*, order: Order, payment_method: str | None, idempotency_key: str | None) -> None:
+def _checkout_payment(
+    *, order: Order, payment_method: str | None, idempotency_key: str | None, opened: Payment | None = None
+) -> None:
+    """Pay (or only start, without a ``payment_method``) the order's payment: ``opened``, the
+    attempt opened with an order this request placed, else its latest attempt."""
     with provider_budget():
         try:
             if payment_method:
-                checkout_pay(order=order, payment_method=payment_method, idempotency_key=idempotency_key)
-            elif payment_latest(order=order) is None:
-                payment_start(order=order)
+                checkout_pay(order=order, payment_method=payment_method, idempotency_key=idempotency_key, opened=opened)
+            else:
+                latest = opened or payment_latest(order=order)
+                if latest is None:
+                    payment_start(order=order)
+                elif payment_startable(payment=latest):
+                    payment_begin(payment=latest, number=order.number)
         except InvalidPaymentMethod as error:
             latest = payment_latest(order=order)
             if latest is not None:
@@ -131,25 +147,34 @@ def _checkout_payment(*, order: Order, payment_method: str | None, idempotency_k
             logger.info("order %s changed while its payment ran; answered as it stands", order.number)
 
 
-def checkout_pay(*, order: Order, payment_method: str, idempotency_key: str | None = None) -> Payment:
-    """Confirm the order's open payment (or a new attempt) with ``payment_method``.
+def checkout_pay(
+    *, order: Order, payment_method: str, idempotency_key: str | None = None, opened: Payment | None = None
+) -> Payment:
+    """Confirm the order's open payment (or a new attempt) with ``payment_method``; ``opened``: the
+    attempt opened with the order in this request (the order is then as it was just placed, and
+    is not read again).
 
     Returns the Payment: ``succeeded`` (the order is paid), ``failed`` with a ``failure_code`` (the
     order stays payable). Raises InvalidTransition when the order is not payable, or stops being
     payable while the provider charges (the charge is refunded), PaymentUnderReview,
     AmountOutOfRange, InvalidPaymentMethod, or PaymentProviderUnavailable (the attempt stays
     ``pending``; the webhook or the sync finishes it, and a retry with the same key is safe)."""
-    order.refresh_from_db()
-    if order.status != OrderStatus.PENDING_PAYMENT:
-        raise InvalidTransition.refused(status=order.status, change="be paid")
-    if order.needs_review:
-        # A payment whose amount did not match already moved money: staff settle it before any other.
-        raise PaymentUnderReview()
+    if opened is None:
+        order.refresh_from_db()
+        if order.status != OrderStatus.PENDING_PAYMENT:
+            raise InvalidTransition.refused(status=order.status, change="be paid")
+        if order.needs_review:
+            # A payment whose amount did not match already moved money: staff settle it before any other.
+            raise PaymentUnderReview()
     order_total_check(total=order.total, currency=order.currency, limits=AMOUNT_LIMITS)
     with provider_budget():
         try:
-            payment = payment_latest(order=order)
-            if payment is None or payment.status not in OPEN_STATUSES or not payment.reference:
+            payment = opened or payment_latest(order=order)
+            if payment is not None and payment_startable(payment=payment):
+                # Opened with the order, or left by a request that died before the provider
+                # answered: sent (again) under its own key.
+                payment = payment_begin(payment=payment, number=order.number)
+            elif payment is None or payment.status not in OPEN_STATUSES or not payment.reference:
                 payment = payment_start(order=order)
             # One confirmation per client request: the client's Idempotency-Key (its retries are
             # answered by the idempotency layer, or reach here again with the same key), else a
@@ -166,6 +191,8 @@ def checkout_pay(*, order: Order, payment_method: str, idempotency_key: str | No
             logger.warning("payment provider failed for order %s: %s", order.number, error)
             raise PaymentProviderUnavailable() from error
         outcome = payment_apply_result(payment=payment, result=result, note=f"paid with {payment.provider}")
+    if outcome == "paid":
+        return payment  # this request paid it: that is the answer, whatever happened since
     status = Order.objects.values_list("status", flat=True).get(pk=order.pk)
     if outcome == "refund" or status not in (OrderStatus.PENDING_PAYMENT, OrderStatus.PAID):
         # Cancelled or expired while the provider worked: whatever it did is not this order's

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from contextlib import nullcontext
 from datetime import timedelta
 
 from django.core.serializers.json import DjangoJSONEncoder
@@ -53,7 +54,9 @@ def idempotency_claim(*, user, key: str, request_hash: str) -> IdempotencyKey:
     while True:
         now = timezone.now()
         try:
-            with transaction.atomic():
+            # Outside a transaction (a request: no ATOMIC_REQUESTS) the insert is its own
+            # transaction, one round trip; inside one, a savepoint keeps a collision from breaking it.
+            with transaction.atomic() if transaction.get_connection().in_atomic_block else nullcontext():
                 return IdempotencyKey.objects.create(
                     user=user, key=key, request_hash=request_hash, locked_until=now + timedelta(seconds=LOCK_SECONDS)
                 )

@@ -29,55 +29,90 @@ class Unbalanced(ValueError):
     """An event whose entries do not sum to zero: a bug, never posted."""
 
 
+@dataclass(frozen=True)
+class Event:
+    """One money event to post: its legs under ``key`` (see ledger_post)."""
+
+    key: str
+    kind: str
+    order: Order | None
+    currency: str
+    legs: list[Leg]
+    note: str = ""
+
+
 def ledger_post(*, key: str, kind: str, order: Order | None, currency: str, legs: list[Leg], note: str = "") -> bool:
     """Write one event: its legs (zero amounts dropped) under ``key``. Raises Unbalanced when they do
     not sum to zero; returns False when ``key`` is in the ledger already."""
+    return ledger_post_events([Event(key=key, kind=kind, order=order, currency=currency, legs=legs, note=note)])[0]
+
+
+def ledger_post_events(events: list[Event]) -> list[bool]:
+    """Write several events of one transaction (a capture and the sale it pays, say) in two
+    statements: one check of their keys, one insert. Each is as ledger_post: Unbalanced (nothing
+    written) when one does not sum to zero; False, per event, for a key in the ledger already."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("ledger_post runs inside the transaction that records its event")
-    legs = [leg for leg in legs if leg.amount != 0]
-    if sum((leg.amount for leg in legs), ZERO) != 0:
-        raise Unbalanced(f"{key}: entries sum to {sum(leg.amount for leg in legs)}")
-    entries = [
-        LedgerEntry(
-            event_key=key,
-            leg=index,
-            kind=kind,
-            account=leg.account,
-            store_id=leg.store_order.store_id if leg.store_order is not None else None,
-            order=order,
-            store_order=leg.store_order,
-            amount=money(leg.amount),
-            currency=currency,
-            note=note[:200],
-        )
-        for index, leg in enumerate(legs)
-    ]
-    if not entries or LedgerEntry.objects.filter(event_key=key).exists():
-        return False  # nothing to write, or a replay: the first posting stands
+    prepared: list[tuple[Event, list[LedgerEntry]]] = []
+    for event in events:
+        legs = [leg for leg in event.legs if leg.amount != 0]
+        if sum((leg.amount for leg in legs), ZERO) != 0:
+            raise Unbalanced(f"{event.key}: entries sum to {sum(leg.amount for leg in legs)}")
+        entries = [
+            LedgerEntry(
+                event_key=event.key,
+                leg=index,
+                kind=event.kind,
+                account=leg.account,
+                store_id=leg.store_order.store_id if leg.store_order is not None else None,
+                order=event.order,
+                store_order=leg.store_order,
+                amount=money(leg.amount),
+                currency=event.currency,
+                note=event.note[:200],
+            )
+            for index, leg in enumerate(legs)
+        ]
+        prepared.append((event, entries))
+    keys = [event.key for event, entries in prepared if entries]
     # Callers post under the lock of the row whose state records the event (the payment, the
-    # order, the refund, the transfer), so two postings of one key cannot both pass the check
-    # above; if a bug let them, the unique key makes the second transaction fail as a whole.
-    LedgerEntry.objects.bulk_create(entries)
-    return True
+    # order, the refund, the transfer), so two postings of one key cannot both pass this check;
+    # if a bug let them, the unique key makes the second transaction fail as a whole.
+    posted = set(LedgerEntry.objects.filter(event_key__in=keys).values_list("event_key", flat=True)) if keys else set()
+    written = [bool(entries) and event.key not in posted for event, entries in prepared]  # a replay: the first stands
+    rows = [entry for (_, entries), write in zip(prepared, written, strict=True) if write for entry in entries]
+    if rows:
+        LedgerEntry.objects.bulk_create(rows)
+    return written
+
+
+def capture_event(*, order: Order, key: str, amount: Decimal, currency: str, note: str = "") -> Event:
+    """A provider took ``amount`` from the buyer for ``order``: it is unapplied until the payment
+    pays the order (the sale) or is refunded."""
+    legs = [Leg(Account.BUYER, -money(amount)), Leg(Account.UNAPPLIED, money(amount))]
+    return Event(key=key, kind=Kind.CAPTURE, order=order, currency=currency, legs=legs, note=note)
 
 
 def ledger_capture(*, order: Order, key: str, amount: Decimal, currency: str, note: str = "") -> bool:
-    """A provider took ``amount`` from the buyer for ``order``: it is unapplied until the payment
-    pays the order (ledger_sale) or is refunded."""
-    legs = [Leg(Account.BUYER, -money(amount)), Leg(Account.UNAPPLIED, money(amount))]
-    return ledger_post(key=key, kind=Kind.CAPTURE, order=order, currency=currency, legs=legs, note=note)
+    """Post capture_event (returns False for a replay)."""
+    return ledger_post_events([capture_event(order=order, key=key, amount=amount, currency=currency, note=note)])[0]
 
 
-def ledger_sale(*, order: Order, key: str, note: str = "") -> bool:
+def sale_event(*, order: Order, key: str, note: str = "") -> Event:
     """The order is paid: its total leaves ``unapplied`` for each store order's seller net
     (``payable``) and commission. Anything received beyond the total stays unapplied (and a
-    shortfall staff accepted leaves it negative: the platform bears it)."""
+    shortfall staff accepted leaves it negative: the platform bears it). Reads the store orders."""
     legs: list[Leg] = []
     for store_order in StoreOrder.objects.filter(order_id=order.pk).order_by("pk"):
         legs.append(Leg(Account.PAYABLE, store_order.total - store_order.commission, store_order))
         legs.append(Leg(Account.COMMISSION, store_order.commission, store_order))
     legs.append(Leg(Account.UNAPPLIED, -sum((leg.amount for leg in legs), ZERO)))
-    return ledger_post(key=key, kind=Kind.SALE, order=order, currency=order.currency, legs=legs, note=note)
+    return Event(key=key, kind=Kind.SALE, order=order, currency=order.currency, legs=legs, note=note)
+
+
+def ledger_sale(*, order: Order, key: str, note: str = "") -> bool:
+    """Post sale_event (returns False for a replay)."""
+    return ledger_post_events([sale_event(order=order, key=key, note=note)])[0]
 
 
 def commission_returned(*, store_order: StoreOrder, items_refunded: Decimal) -> Decimal:

@@ -10,7 +10,7 @@ payment provider: apps.checkout does, after these transactions commit.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
@@ -71,6 +71,7 @@ def order_place_once(
     request_hash: str = "",
     amount_limits: tuple[Decimal, Decimal] | None = None,
     shipping_rates: Mapping[str, int | None] | None = None,
+    on_placed: Callable[[Order], None] | None = None,
 ) -> Placed:
     """Turn the buyer's cart into a ``pending_payment`` order, taking stock for every line (one
     line per variant) and making one store order per store, shipped with the rate named for it in
@@ -83,20 +84,27 @@ def order_place_once(
     payment provider can charge), and then nothing changes. With an ``idempotency_key``, a retry
     within its 24 hours and with the same ``request_hash`` finds the order the first request made
     (``created`` False); the same key with another request raises Conflict
-    ``idempotency_conflict``; after 24 hours the key is free."""
+    ``idempotency_conflict``; after 24 hours the key is free. ``on_placed(order)`` runs last in the
+    transaction that places the order (apps.checkout opens its payment attempt there: one
+    transaction instead of two), and only for an order this call makes."""
     key = idempotency_key or ""
+    holder = None
     if key:
-        found = _order_for_key(buyer=buyer, key=key, request_hash=request_hash)
-        if found is not None:
-            return Placed(found, created=False)
+        # One read: the order holding the key within its 24 hours is the answer; an older one
+        # gives it up in the transaction that places the new order.
+        holder = Order.objects.filter(buyer=buyer, idempotency_key=key).first()
+        if holder is not None and holder.created_at >= timezone.now() - TTL:
+            return Placed(_same_request(order=holder, request_hash=request_hash), created=False)
     try:
         order = _order_place(
             buyer=buyer,
             shipping_address=shipping_address,
             idempotency_key=key,
+            expired_holder=holder.pk if holder is not None else None,
             request_hash=request_hash,
             amount_limits=amount_limits,
             shipping_rates=shipping_rates,
+            on_placed=on_placed,
         )
     except IntegrityError:
         found = _order_for_key(buyer=buyer, key=key, request_hash=request_hash) if key else None
@@ -108,7 +116,12 @@ def order_place_once(
 
 def _order_for_key(*, buyer: User, key: str, request_hash: str) -> Order | None:
     order = Order.objects.filter(buyer=buyer, idempotency_key=key, created_at__gte=timezone.now() - TTL).first()
-    if order is not None and order.idempotency_hash and request_hash and order.idempotency_hash != request_hash:
+    return _same_request(order=order, request_hash=request_hash) if order is not None else None
+
+
+def _same_request(*, order: Order, request_hash: str) -> Order:
+    """The order a key made, for a request with the same body; IdempotencyConflict otherwise."""
+    if order.idempotency_hash and request_hash and order.idempotency_hash != request_hash:
         raise IdempotencyConflict()
     return order
 
@@ -122,6 +135,8 @@ def _order_place(
     request_hash: str,
     amount_limits: tuple[Decimal, Decimal] | None,
     shipping_rates: Mapping[str, int | None] | None = None,
+    on_placed: Callable[[Order], None] | None = None,
+    expired_holder: int | None = None,
 ) -> Order:
     cart = lock_cart(user=buyer)
     items = list(cart.items.order_by("variant_id"))
@@ -176,10 +191,10 @@ def _order_place(
         order_total_check(total=total, currency=currency, limits=amount_limits)
 
     _stock_take(variants=variants, quantities={item.variant_id: item.quantity for item in items})
-    if idempotency_key:  # the key's 24 hours are over for any older order holding it: it is free again
-        Order.objects.filter(buyer=buyer, idempotency_key=idempotency_key, created_at__lt=timezone.now() - TTL).update(
-            idempotency_key="", idempotency_hash=""
-        )
+    if expired_holder is not None:  # the key's 24 hours are over for the older order holding it: it is free again
+        Order.objects.filter(
+            pk=expired_holder, idempotency_key=idempotency_key, created_at__lt=timezone.now() - TTL
+        ).update(idempotency_key="", idempotency_hash="")
     order = Order.objects.create(
         buyer=buyer,
         currency=currency,
@@ -198,6 +213,8 @@ def _order_place(
     OrderLine.objects.bulk_create(lines)
     cart.items.all().delete()
     order_transition(order=order, to=order.status, actor=buyer, note="checkout", created=True)
+    if on_placed is not None:
+        on_placed(order)
     return order
 
 
@@ -470,7 +487,12 @@ def order_mark_paid(*, order_id: int, amount: Decimal, currency: str, note: str)
     """Record a successful payment. Returns what happened: ``paid``, ``already_paid``,
     ``needs_review`` (amount or currency do not match: flagged, not paid) or ``refund`` (the order
     was cancelled or expired meanwhile: the caller refunds)."""
-    order = lock_order(pk=order_id)
+    return order_mark_paid_locked(order=lock_order(pk=order_id), amount=amount, currency=currency, note=note)
+
+
+def order_mark_paid_locked(*, order: Order, amount: Decimal, currency: str, note: str) -> str:
+    """``order_mark_paid`` on an ``order`` the caller has locked (lock_order), inside its
+    transaction: apps.payments records the provider's answer and pays the order in one."""
     if order.status == OrderStatus.CANCELLED:
         return "refund"
     if order.status != OrderStatus.PENDING_PAYMENT:

@@ -15,17 +15,18 @@ from decimal import Decimal
 
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, Max, OuterRef, Q, Sum
+from django.utils import timezone
 
 from apps.accounts.models import User
 from apps.core.money import money
-from apps.ledger.services import ZERO, Portion, ledger_capture, ledger_refund, ledger_sale
+from apps.ledger.services import ZERO, Event, Portion, capture_event, ledger_post_events, ledger_refund, sale_event
 from apps.orders.exceptions import InvalidTransition
 from apps.orders.locks import lock_order
 from apps.orders.models import Order, OrderStatus, StoreOrder
 from apps.orders.services import (
     order_flag_for_review,
     order_lines_refund_release,
-    order_mark_paid,
+    order_mark_paid_locked,
     order_note,
     store_order_cancel_if_refunded,
 )
@@ -83,20 +84,51 @@ def _copy(source: Payment, target: Payment) -> Payment:
 
 
 def payment_record(*, payment: Payment, result: PaymentResult) -> Payment:
-    """Store the provider's answer about an attempt, checked against the row as it is now (read
-    under its lock, not as the caller read it earlier): an answer never moves a payment back
-    (PaymentStatus.RANK), so a late ``pending`` cannot undo a success, nor a success a refund.
-    A success records ``amount_received``, what the provider actually took."""
+    """Store the provider's answer about an attempt, checked against the row as it is now (not as
+    the caller read it earlier): an answer never moves a payment back (PaymentStatus.RANK), so a
+    late ``pending`` cannot undo a success, nor a success a refund. A success records
+    ``amount_received``, what the provider actually took, and posts its capture to the ledger."""
     status = _INTENT_VIEW.get(result.status, result.status)
-    with transaction.atomic():
-        # The order first (the project's lock order): a success posts ledger entries referring to
-        # it, whose foreign key PostgreSQL checks at commit with a share lock on the order row; a
-        # cancel holding the order while it waits for this payment would deadlock with that.
-        lock_order(pk=payment.order_id)
-        locked = lock_payment(pk=payment.pk)
-        if PaymentStatus.RANK[status] < PaymentStatus.RANK[locked.status]:
-            return _copy(locked, payment)
-        locked.status = status
+    if status == PaymentStatus.SUCCEEDED:
+        with transaction.atomic():
+            _, locked, events, changed = _record_success(payment=payment, result=result)
+            if changed:
+                locked.save()
+            ledger_post_events(events)
+        return _copy(locked, payment)
+    # Anything but a success moves no money and posts nothing: one conditional statement, taken
+    # only while the row's status ranks no higher than the answer's (no lock held, none waited on).
+    changes = {
+        "status": status,
+        "failure_code": result.failure_code,
+        "response": {**result.raw, "failure_message": result.failure_message} if result.failure_message else result.raw,
+        "updated_at": timezone.now(),
+    }
+    for field in ("reference", "client_secret", "charge_reference"):
+        if getattr(result, field):
+            changes[field] = getattr(result, field)
+    below = [name for name, rank in PaymentStatus.RANK.items() if rank <= PaymentStatus.RANK[status]]
+    if Payment.objects.filter(pk=payment.pk, status__in=below).update(**changes):
+        for field, value in changes.items():
+            setattr(payment, field, value)
+        return payment
+    return _copy(Payment.objects.get(pk=payment.pk), payment)
+
+
+def _record_success(*, payment: Payment, result: PaymentResult | None) -> tuple[Order, Payment, list[Event], bool]:
+    """Inside a transaction: lock the payment's order, then the payment, and apply a successful
+    ``result`` to the locked row (None: nothing to apply, the row is only read under its locks).
+    Returns the locked order and payment, the capture to post, and whether the row changed; the
+    caller saves the row and posts the events (with the sale, when it pays the order)."""
+    # The order first (the project's lock order): a success posts ledger entries referring to
+    # it, whose foreign key PostgreSQL checks at commit with a share lock on the order row; a
+    # cancel holding the order while it waits for this payment would deadlock with that.
+    order = lock_order(pk=payment.order_id)
+    locked = lock_payment(pk=payment.pk)
+    events: list[Event] = []
+    changed = result is not None and PaymentStatus.RANK[PaymentStatus.SUCCEEDED] >= PaymentStatus.RANK[locked.status]
+    if changed:
+        locked.status = PaymentStatus.SUCCEEDED
         locked.reference = result.reference or locked.reference
         locked.failure_code = result.failure_code
         locked.client_secret = result.client_secret or locked.client_secret
@@ -104,17 +136,18 @@ def payment_record(*, payment: Payment, result: PaymentResult) -> Payment:
         locked.response = (
             {**result.raw, "failure_message": result.failure_message} if result.failure_message else result.raw
         )
-        if status == PaymentStatus.SUCCEEDED and locked.amount_received is None:
+        if locked.amount_received is None:
             locked.amount_received = money(result.amount)
-            ledger_capture(
-                order=locked.order,
-                key=f"capture:{locked.order.number}:{locked.attempt}",
-                amount=locked.amount_received,
-                currency=(result.currency or locked.currency).upper(),
-                note=f"{locked.provider} {locked.reference}",
+            events.append(
+                capture_event(
+                    order=order,
+                    key=f"capture:{order.number}:{locked.attempt}",
+                    amount=locked.amount_received,
+                    currency=(result.currency or locked.currency).upper(),
+                    note=f"{locked.provider} {locked.reference}",
+                )
             )
-        locked.save()
-    return _copy(locked, payment)
+    return order, locked, events, changed
 
 
 def payment_mark_failed(*, payment: Payment, failure_code: str, message: str) -> Payment:
@@ -127,6 +160,26 @@ def payment_mark_failed(*, payment: Payment, failure_code: str, message: str) ->
             locked.response = {**locked.response, "failure_message": message}
             locked.save(update_fields=["status", "failure_code", "response", "updated_at"])
     return _copy(locked, payment)
+
+
+def payment_open(*, order: Order) -> Payment:
+    """The first attempt of an order placed in the current transaction (apps.checkout opens it
+    there, so that placing and opening take one transaction): ``pending``, not yet sent to the
+    provider; ``payment_begin`` sends it."""
+    provider = get_provider()
+    return Payment.objects.create(
+        order=order, provider=provider.name, attempt=1, amount=order.total, currency=order.currency
+    )
+
+
+def payment_startable(*, payment: Payment) -> bool:
+    """Whether ``payment_begin`` may (still) send this attempt: pending, with no answer from the
+    provider, and no start that failed (a provider may keep a failed call's answer under its
+    idempotency key; such an attempt is left and a new one started)."""
+    return payment.status == PaymentStatus.PENDING and not payment.reference and START_FAILED not in payment.response
+
+
+START_FAILED = "start_failed"
 
 
 def payment_start(*, order: Order) -> Payment:
@@ -142,12 +195,26 @@ def payment_start(*, order: Order) -> Payment:
         payment = Payment.objects.create(
             order=locked, provider=provider.name, attempt=attempt, amount=locked.total, currency=locked.currency
         )
-    result = provider.start(
-        amount=payment.amount,
-        currency=payment.currency,
-        reference=order.number,
-        idempotency_key=f"order-{order.number}-attempt-{attempt}-start",
-    )
+    return payment_begin(payment=payment, number=order.number)
+
+
+def payment_begin(*, payment: Payment, number: str) -> Payment:
+    """Send an attempt made by payment_start or payment_open to its provider (idempotent: the
+    attempt's own key, so an attempt whose request died before the answer was recorded is sent
+    again safely) and record the answer. Raises ProviderError: the attempt stays ``pending`` with
+    no reference, marked as a failed start (a retry opens a new attempt)."""
+    try:
+        result = get_provider(payment.provider).start(
+            amount=payment.amount,
+            currency=payment.currency,
+            reference=number,
+            idempotency_key=f"order-{number}-attempt-{payment.attempt}-start",
+        )
+    except ProviderError as error:
+        Payment.objects.filter(pk=payment.pk, reference="").update(
+            response={START_FAILED: str(error)[:200]}, updated_at=timezone.now()
+        )
+        raise
     return payment_record(payment=payment, result=result)
 
 
@@ -164,24 +231,42 @@ def payment_apply_result(*, payment: Payment, result: PaymentResult, note: str) 
     ``paid`` (this attempt paid the order), ``already_paid`` (a replay of that), ``needs_review``
     (the amount or currency does not match: flagged, staff settle it), ``refund`` (the order was
     cancelled meanwhile, or another attempt paid it: this charge is refunded, unless staff review
-    the order), or the payment's status when it is not a success."""
-    payment_record(payment=payment, result=result)
-    if payment.status != PaymentStatus.SUCCEEDED:
-        return payment.status
-    if payment.settles_order:
-        return "already_paid"
+    the order), or the payment's status when it is not a success.
+
+    A success is stored and applied in ONE transaction under the order's and the payment's locks:
+    the payment's row, the capture and the sale posted together, the order paid (its mails queued
+    for after the commit)."""
+    status = _INTENT_VIEW.get(result.status, result.status)
+    if status != PaymentStatus.SUCCEEDED:
+        payment_record(payment=payment, result=result)
+        if payment.status != PaymentStatus.SUCCEEDED:
+            return payment.status
     with transaction.atomic():
-        outcome = order_mark_paid(
-            order_id=payment.order_id, amount=payment.amount_received, currency=result.currency, note=note
+        order, locked, events, changed = _record_success(
+            payment=payment, result=result if status == PaymentStatus.SUCCEEDED else None
         )
-        if outcome == "paid":
-            Payment.objects.filter(pk=payment.pk).update(settles_order=True)
-            payment.settles_order = True
-            order = payment.order  # its number and currency; the store orders are read fresh
-            ledger_sale(order=order, key=f"sale:{order.number}", note=note)
+        outcome = locked.status
+        if locked.status == PaymentStatus.SUCCEEDED:
+            if locked.settles_order:
+                outcome = "already_paid"
+            else:
+                outcome = order_mark_paid_locked(
+                    order=order, amount=locked.amount_received, currency=result.currency, note=note
+                )
+                if outcome == "paid":
+                    locked.settles_order = changed = True
+                    events.append(sale_event(order=order, key=f"sale:{order.number}", note=note))
+        if changed:
+            locked.save()
+        if events:
+            ledger_post_events(events)
+        _copy(locked, payment)
+    if locked.status != PaymentStatus.SUCCEEDED:
+        return locked.status  # refunded meanwhile: nothing to apply
+    if locked.settles_order and outcome == "already_paid":
+        return "already_paid"  # this attempt paid the order before: a replay
     if outcome in ("refund", "already_paid"):  # cancelled meanwhile, or a second charge for a paid order
-        order = Order.objects.only("needs_review", "number").get(pk=payment.order_id)
-        if not order.needs_review:
+        if not Order.objects.only("needs_review").get(pk=payment.order_id).needs_review:
             reason = "order cancelled" if outcome == "refund" else "charged twice"
             refund = refund_request(payment=payment, reason=reason)
             if refund is not None:

@@ -234,6 +234,7 @@ def test_every_task_declares_its_transient_errors_and_the_backoff():
         "core.email_deliver",
         "core.idempotency_keys_purge",
         "orders.expire",
+        "orders.paid_mails",
         "payments.reconcile",
         "payments.webhook_process",
         "payouts.release",

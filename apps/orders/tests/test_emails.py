@@ -10,8 +10,10 @@ from django.db import transaction
 
 from apps.accounts.tests.factories import StoreFactory
 from apps.catalog.tests.factories import ProductFactory
+from apps.orders import notifications
 from apps.orders.models import Order, OrderEvent
 from apps.orders.services import order_mark_paid, order_ship_lines
+from apps.orders.tasks import order_paid_mails
 from apps.orders.tests.factories import ADDRESS, fill_cart
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -188,3 +190,31 @@ def test_names_are_not_html_escaped_in_subjects_and_text(buyer, buyer_client):
     assert "Ann&#x27;s Attic &amp; Co" in html_of(notice)  # and escaped where it is HTML
     confirmation = mail_to(buyer.email)
     assert '1 x Jam "Jar" & Lid (Ann\'s Attic & Co)' in confirmation.body
+
+
+def test_the_paid_mails_are_rendered_after_the_paying_transaction_commits(number, monkeypatch):
+    """Issue 14: the mails of a paid order are rendered out of the transaction that pays it (its
+    locks are not held while templates render); in a worker when there is a broker."""
+    rendered_in_a_transaction = []
+    real_send = notifications.email_send
+
+    def spy(**kwargs):
+        rendered_in_a_transaction.append(transaction.get_connection().in_atomic_block)
+        real_send(**kwargs)
+
+    monkeypatch.setattr(notifications, "email_send", spy)
+    order = Order.objects.get(number=number)
+
+    assert order_mark_paid(order_id=order.pk, amount=order.total, currency="USD", note="paid") == "paid"
+
+    assert rendered_in_a_transaction == [False, False, False]  # the buyer's and two sellers'
+    assert len(mail.outbox) == 3
+
+
+def test_the_paid_mails_task_queues_them_once_per_task_id(number):
+    order = Order.objects.get(number=number)
+
+    assert order_paid_mails.apply(kwargs={"order_id": order.pk}, task_id="paid-1").get() == 3
+    assert order_paid_mails.apply(kwargs={"order_id": order.pk}, task_id="paid-1").get() == 0  # redelivered
+    assert order_paid_mails.apply(kwargs={"order_id": order.pk}, task_id="paid-2").get() == 3
+    assert len(mail.outbox) == 6

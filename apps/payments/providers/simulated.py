@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from contextlib import nullcontext
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -112,6 +113,12 @@ def _result(payment: SimulatedPayment) -> PaymentResult:
     )
 
 
+def _own_statement():
+    """A savepoint around a statement that may fail on a unique key, only when a transaction is
+    open (its failure would break it); outside one the statement is its own transaction already."""
+    return transaction.atomic() if transaction.get_connection().in_atomic_block else nullcontext()
+
+
 class SimulatedProvider:
     name = "simulated"
 
@@ -132,13 +139,10 @@ class SimulatedProvider:
     def start(self, *, amount: Decimal, currency: str, reference: str, idempotency_key: str) -> PaymentResult:
         if not MIN_AMOUNT <= amount <= MAX_AMOUNT:  # as Stripe: amount_too_small / amount_too_large
             raise ProviderError(f"Amount {amount} must be between {MIN_AMOUNT} and {MAX_AMOUNT}.", retryable=False)
-        existing = SimulatedPayment.objects.filter(start_key=idempotency_key).first()
-        if existing is not None:
-            if (existing.amount, existing.currency) != (amount, currency):
-                raise ProviderError("Idempotency key reused with another amount or currency.", retryable=False)
-            return _result(existing)
+        # A new key (the usual case) is one insert; a retried one fails on the unique key and
+        # answers what the first call made.
         try:
-            with transaction.atomic():
+            with _own_statement():
                 payment = SimulatedPayment.objects.create(
                     reference=f"sim_pi_{secrets.token_hex(12)}",
                     start_key=idempotency_key,
@@ -147,8 +151,12 @@ class SimulatedProvider:
                     currency=currency,
                     status=PaymentStatus.PENDING,
                 )
-        except IntegrityError:  # the same key raced us: answer what the winner made
+        except IntegrityError:
             payment = SimulatedPayment.objects.get(start_key=idempotency_key)
+            if (payment.amount, payment.currency) != (amount, currency):
+                raise ProviderError(
+                    "Idempotency key reused with another amount or currency.", retryable=False
+                ) from None
         return _result(payment)
 
     def retrieve(self, *, payment_ref: str) -> PaymentResult:
@@ -157,16 +165,14 @@ class SimulatedProvider:
             raise ProviderError(f"No simulated payment {payment_ref!r}.", retryable=False)
         return _result(payment)
 
-    @transaction.atomic
     def confirm(self, *, payment_ref: str, payment_method: str, idempotency_key: str) -> PaymentResult:
+        """Charge a pending (or declined) payment: one conditional update, then the row as it is."""
         self.check_method(payment_method=payment_method)
-        payment = self._locked(payment_ref)
-        if payment.status in (PaymentStatus.PENDING, PaymentStatus.FAILED):
-            decline = METHOD_OUTCOMES[payment_method]
-            payment.status = PaymentStatus.FAILED if decline else PaymentStatus.SUCCEEDED
-            payment.failure_code = decline
-            payment.save(update_fields=["status", "failure_code"])
-        return _result(payment)
+        decline = METHOD_OUTCOMES[payment_method]
+        SimulatedPayment.objects.filter(
+            reference=payment_ref, status__in=(PaymentStatus.PENDING, PaymentStatus.FAILED)
+        ).update(status=PaymentStatus.FAILED if decline else PaymentStatus.SUCCEEDED, failure_code=decline)
+        return self.retrieve(payment_ref=payment_ref)
 
     @transaction.atomic
     def cancel(self, *, payment_ref: str, idempotency_key: str) -> PaymentResult:
