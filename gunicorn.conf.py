@@ -18,8 +18,17 @@ worker_class = "gthread" if threads > 1 else "sync"
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "30"))
 keepalive = 5
-max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "2000"))
-max_requests_jitter = 200
+# Load Django once in the master and fork the workers from it (GUNICORN_PRELOAD=false: each worker
+# imports the project itself). A recycled worker then answers within milliseconds instead of
+# spending ~1.5 s of CPU importing Django and the apps while its share of requests queues; the
+# workers also share the imported code's memory pages. The master never opens a database or
+# cache connection: `pre_fork` closes any before each fork. Caveat: with preloading, SIGHUP
+# reloads the configuration but not the code; deploy new code with a restart (or USR2).
+preload_app = env.bool("GUNICORN_PRELOAD", default=True)
+# Each worker is replaced after max_requests + a random 0..jitter requests (0: never), which bounds
+# the memory a leak could take; the jitter keeps the workers from restarting together.
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "5000"))
+max_requests_jitter = int(os.environ.get("GUNICORN_MAX_REQUESTS_JITTER", str(max_requests // 2)))
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-")
 # The common log format plus duration (seconds) and the request id the app answered with, so an
 # access line can be matched with the application's log records.
@@ -51,6 +60,28 @@ if env.str("LOG_FORMAT", default="json" if ENV == "prod" else "plain") == "json"
         },
     }
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+
+def when_ready(server):
+    """With preloading: import what Django otherwise imports at a worker's first request (the
+    urlconf, and through it every view, serializer and filter), once, in the master, so a new
+    worker starts with them. No request is made and no connection is opened."""
+    if preload_app:
+        from django.urls import get_resolver
+
+        get_resolver().url_patterns  # noqa: B018 - imports the urlconf
+        get_resolver()._populate()
+
+
+def pre_fork(server, worker):
+    """A forked worker must not share a database or Redis connection with the master or its
+    siblings: close any the master holds (it should hold none) before forking."""
+    if preload_app:
+        from django.core.cache import caches
+        from django.db import connections
+
+        connections.close_all()
+        caches.close_all()
 
 
 def child_exit(server, worker):

@@ -32,6 +32,7 @@ from apps.catalog.serializers import (
     VariantCreateInputSerializer,
     VariantOutputSerializer,
     VariantUpdateInputSerializer,
+    product_list_rows,
 )
 from apps.core.permissions import IsSeller, IsStaffOrReadOnly
 
@@ -132,6 +133,12 @@ class ProductListApi(ListAPIView):
 
     def get_queryset(self):
         return selectors.product_list_public(filters=self.request.query_params)
+
+    def list(self, request, *args, **kwargs):
+        # The rows are plain dicts (selectors.product_list_public), rendered by one function
+        # rather than a serializer per row; the schema still comes from serializer_class.
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(product_list_rows(page, request=request))
 
     @extend_schema(parameters=[*CATALOG_FILTERS, STORE_FILTER])
     def get(self, request, *args, **kwargs):

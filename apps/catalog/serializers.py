@@ -7,6 +7,7 @@ Inputs list only writable fields, so read-only ones sent in a write (``slug``, `
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import UTC
 from functools import cache
 
@@ -120,6 +121,51 @@ class ProductImageOutputSerializer(serializers.Serializer):
         return media_url(self.context.get("request"), image.thumbnail.name)
 
 
+def absolute_media_url_builder(request) -> Callable[[str | None], str]:
+    """media_url() for many files of one request: the request's origin is looked up (and its host
+    validated) once, not once per URL."""
+    origin = request.build_absolute_uri("/")[:-1] if request is not None else ""
+    placeholder = origin + _placeholder_path()
+    storage_url = default_storage.url
+
+    def absolute(name: str | None) -> str:
+        if not name:
+            return placeholder
+        url = storage_url(name)
+        return url if url.startswith(("https://", "http://")) else origin + url
+
+    return absolute
+
+
+def list_row_builder(request) -> Callable[[dict], dict]:
+    """The function that renders a row of selectors.product_list_public as the list shows it
+    (ProductListOutputSerializer's fields), for one request."""
+    absolute = absolute_media_url_builder(request)
+
+    def row_of(row: dict) -> dict:
+        price, rating = row["price"], row["rating_avg"]
+        return {
+            "id": row["id"],
+            "slug": row["slug"],
+            "name": row["name"],
+            "price": f"{price:.2f}",
+            "currency": row["currency"],
+            "store": {"slug": row["store__slug"], "name": row["store__name"]},
+            "category": {"slug": row["category__slug"], "name": row["category__name"]},
+            "thumbnail_url": absolute(row["first_thumbnail"]),
+            "in_stock": row["stock"] > 0,
+            "rating_avg": None if rating is None else f"{rating:.2f}",
+            "rating_count": row["rating_count"],
+        }
+
+    return row_of
+
+
+def product_list_rows(rows, *, request) -> list[dict]:
+    """A page of the public list, rendered without a serializer per row (the view's ``results``)."""
+    return list(map(list_row_builder(request), rows))
+
+
 class ProductListOutputSerializer(serializers.Serializer):
     id = serializers.IntegerField(read_only=True)
     slug = serializers.SlugField(read_only=True)
@@ -143,34 +189,18 @@ class ProductListOutputSerializer(serializers.Serializer):
         return media_url(self.context.get("request"), name or "")
 
     def to_representation(self, row: dict) -> dict:
-        """A row of selectors.product_list_public, rendered directly: the public list is the busiest
-        path of the API and DRF's per-field machinery costs more than its queries. A test holds
-        this equal to the generic rendering of the same product (``declared_representation``)."""
-        price, rating = row["price"], row["rating_avg"]
-        return {
-            "id": row["id"],
-            "slug": row["slug"],
-            "name": row["name"],
-            "price": f"{price:.2f}",
-            "currency": row["currency"],
-            "store": {"slug": row["store__slug"], "name": row["store__name"]},
-            "category": {"slug": row["category__slug"], "name": row["category__name"]},
-            "thumbnail_url": self._absolute(row["first_thumbnail"]),
-            "in_stock": row["stock"] > 0,
-            "rating_avg": None if rating is None else f"{rating:.2f}",
-            "rating_count": row["rating_count"],
-        }
+        """A row of selectors.product_list_public, rendered directly (product_list_rows): the public
+        list is the busiest path of the API and DRF's per-field machinery costs more than its
+        queries. A test holds this equal to the generic rendering of the same product
+        (``declared_representation``)."""
+        if not hasattr(self, "_row"):
+            self._row = list_row_builder(self.context.get("request"))
+        return self._row(row)
 
     def _absolute(self, name: str | None) -> str:
-        # media_url() for many rows: the request's host is looked up (and validated) once.
-        if not hasattr(self, "_origin"):
-            request = self.context.get("request")
-            self._origin = request.build_absolute_uri("/")[:-1] if request is not None else ""
-            self._placeholder = self._origin + _placeholder_path()
-        if not name:
-            return self._placeholder
-        url = default_storage.url(name)
-        return url if url.startswith(("https://", "http://")) else self._origin + url
+        if not hasattr(self, "_url"):
+            self._url = absolute_media_url_builder(self.context.get("request"))
+        return self._url(name)
 
     def declared_representation(self, product: Product) -> dict:
         return serializers.Serializer.to_representation(self, product)

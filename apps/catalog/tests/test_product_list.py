@@ -306,6 +306,25 @@ def test_the_fast_list_rendering_equals_the_generic_rendering_of_the_declared_fi
         assert serializer.to_representation(row) == serializer.declared_representation(model)
 
 
+def test_the_lists_results_are_the_declared_fields_of_each_product(api_client, catalog):
+    """The view renders its rows with product_list_rows, no serializer per row: what it answers
+    is still what the declared serializer fields give for the same products."""
+    from rest_framework.test import APIRequestFactory
+
+    from apps.catalog.selectors import _list_queryset
+    from apps.catalog.serializers import ProductListOutputSerializer
+
+    Product.objects.filter(slug="drill").update(rating_avg=Decimal("3.7"), rating_count=3)
+    ProductImage.objects.create(product=catalog["drill"], image="a.png", thumbnail="t/a.webp", width=1, height=1)
+    serializer = ProductListOutputSerializer(context={"request": APIRequestFactory().get("/")})
+
+    results = api_client.get(LIST).json()["results"]
+
+    assert [row["slug"] for row in results] == ["whisk", "drill", "mallet", "handsaw", "anvil"]
+    assert results == [serializer.declared_representation(_list_queryset().get(slug=row["slug"])) for row in results]
+    assert results[1]["thumbnail_url"] == "http://testserver/media/t/a.webp"
+
+
 @pytest.mark.postgres
 def test_an_estimate_is_reused_for_a_while_and_an_exact_count_never(api_client, catalog, monkeypatch):
     monkeypatch.setattr(pagination.EstimatingPaginator, "exact_count_limit", 3)
