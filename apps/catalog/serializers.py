@@ -31,7 +31,7 @@ from apps.catalog.models import (
     Variant,
 )
 from apps.catalog.variants import MAX_OPTION_NAME, MAX_SKU
-from apps.core.fields import JSONBooleanField, JSONCharField, JSONDecimalField, SlugRefField
+from apps.core.fields import JSONBooleanField, JSONCharField, JSONDecimalField, MoneyField, SlugRefField
 
 logger = logging.getLogger(__name__)
 
@@ -273,9 +273,9 @@ class ProductDetailOutputSerializer(ProductListOutputSerializer):
         }
 
 
-def _price(**kwargs) -> serializers.DecimalField:
+def _price(**kwargs) -> MoneyField:
     """Round 1's product ``price``: a string or, as round 1 took it, a JSON number."""
-    return serializers.DecimalField(max_digits=12, decimal_places=2, min_value=MIN_PRICE, max_value=MAX_PRICE, **kwargs)
+    return MoneyField(max_digits=12, decimal_places=2, min_value=MIN_PRICE, max_value=MAX_PRICE, **kwargs)
 
 
 def _variant_price(**kwargs) -> JSONDecimalField:
