@@ -217,6 +217,7 @@ def test_checkout_takes_exactly_one_of_an_address_and_an_address_id(schema):
     ]
 
     assert body["$ref"].endswith("/CheckoutInputRequest")
+    assert operation(schema, "/api/v1/checkout/", "post")["requestBody"]["required"] is True
     assert [shape["required"] for shape in shapes] == [["shipping_address"], ["address_id"]]
     assert all({"payment_method", "shipping_rates"} <= set(shape["properties"]) for shape in shapes)
 
