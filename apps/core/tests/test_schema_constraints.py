@@ -147,7 +147,7 @@ def test_money_patterns_are_exactly_what_the_fields_take(schema):
 
 
 def test_round_one_product_price_takes_a_string_or_a_number(schema):
-    price = prop(schema, "ProductCreateInputRequest", "price")
+    price = prop(schema, "ProductCreateSimpleInputRequest", "price")
     text, number = price["anyOf"]
 
     assert text["type"] == "string"
@@ -299,3 +299,18 @@ def test_every_input_field_constraint_is_in_the_schema(schema):
                 expected = {f for f, field in instance.fields.items() if field.required and not field.read_only}
                 assert expected <= required | {f for f in expected if f not in properties}, name
     assert checked > 100  # the walk found the fields (a renamed component would silently skip them)
+
+
+def test_a_new_product_is_one_of_two_forms_never_both(schema):
+    body = operation(schema, "/api/v1/products/", "post")["requestBody"]
+    shapes = {
+        ref["$ref"].rsplit("/", 1)[1]: component(schema, ref["$ref"].rsplit("/", 1)[1])
+        for ref in component(schema, "ProductCreateInputRequest")["oneOf"]
+    }
+
+    assert body["required"] is True
+    simple, variants = shapes["ProductCreateSimpleInputRequest"], shapes["ProductCreateWithVariantsInputRequest"]
+    assert simple["required"] == ["category", "name", "price"]
+    assert simple["not"] == {"anyOf": [{"required": ["options"]}, {"required": ["variants"]}]}
+    assert variants["required"] == ["category", "name", "variants"]
+    assert variants["not"] == {"anyOf": [{"required": ["price"]}, {"required": ["stock"]}]}
