@@ -230,6 +230,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "apps.core.schema.add_error_responses",
+        "apps.core.schema.require_one_of_bodies",
     ],
     "ENUM_NAME_OVERRIDES": {
         "ProductStatusEnum": "apps.catalog.models.Product.Status",

@@ -3,19 +3,77 @@
 from __future__ import annotations
 
 from django.conf.locale import LANG_INFO
+from django.contrib.auth import password_validation
 from django_countries.serializer_fields import CountryField
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from rest_framework import serializers
 
 from apps.accounts.models import Address, Store, User, phone_validator
 from apps.accounts.selectors import store_commission_rate
-from apps.core.fields import JSONBooleanField, JSONCharField, JSONEmailField, JSONModelSerializer
+from apps.core.fields import (
+    JSONBooleanField,
+    JSONCharField,
+    JSONEmailField,
+    JSONModelSerializer,
+    country_code_pattern,
+)
 
 LANGUAGE_CODES = sorted(code for code, info in LANG_INFO.items() if "name" in info)
 
 
+class NewPasswordField(serializers.Field):
+    """A password being set: a JSON string of at most 128 characters, without NUL, taken as sent.
+    The service checks it with AUTH_PASSWORD_VALIDATORS (so "" is "too short" there too); the schema
+    says what of those rules a schema can (new_password_schema): the minimum length, not only digits."""
+
+    MAX_LENGTH = 128
+    default_error_messages = {
+        "invalid": "Not a valid string.",
+        "max_length": "Ensure this field has no more than {max_length} characters.",
+        "null_characters_not_allowed": "Null characters are not allowed.",
+    }
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        if len(data) > self.MAX_LENGTH:
+            self.fail("max_length", max_length=self.MAX_LENGTH)
+        if "\x00" in data:
+            self.fail("null_characters_not_allowed")
+        return data
+
+    def to_representation(self, value):
+        return value
+
+
+def new_password_schema() -> dict:
+    validators = password_validation.get_default_password_validators()
+    min_length = max(
+        [1] + [v.min_length for v in validators if isinstance(v, password_validation.MinimumLengthValidator)]
+    )
+    numeric = any(isinstance(v, password_validation.NumericPasswordValidator) for v in validators)
+    # No NUL character (every text field), and, when numeric passwords are refused, one non-digit.
+    pattern = "^[^\\u0000]*[^\\u0000\\d][^\\u0000]*$" if numeric else "^[^\\u0000]*$"
+    rules = " ".join(password_validation.password_validators_help_texts())
+    return {
+        "type": "string",
+        "minLength": min_length,
+        "maxLength": NewPasswordField.MAX_LENGTH,
+        "pattern": pattern,
+        "description": f"Checked against the password rules: {rules}",
+    }
+
+
+class NewPasswordFieldExtension(OpenApiSerializerFieldExtension):
+    target_class = NewPasswordField
+
+    def map_serializer_field(self, auto_schema, direction):
+        return new_password_schema()
+
+
 class RegisterInputSerializer(serializers.Serializer):
     email = JSONEmailField(max_length=254)
-    password = JSONCharField(write_only=True, max_length=128, trim_whitespace=False)
+    password = NewPasswordField(write_only=True)
     first_name = JSONCharField(max_length=150, required=False, allow_blank=True, default="")
     last_name = JSONCharField(max_length=150, required=False, allow_blank=True, default="")
 
@@ -41,12 +99,12 @@ class PasswordResetInputSerializer(serializers.Serializer):
 class PasswordResetConfirmInputSerializer(serializers.Serializer):
     uid = JSONCharField(max_length=64)
     token = JSONCharField(max_length=128)
-    new_password = JSONCharField(max_length=128, trim_whitespace=False)
+    new_password = NewPasswordField()
 
 
 class PasswordChangeInputSerializer(serializers.Serializer):
     old_password = JSONCharField(max_length=128, trim_whitespace=False)
-    new_password = JSONCharField(max_length=128, trim_whitespace=False)
+    new_password = NewPasswordField()
 
 
 class DetailOutputSerializer(serializers.Serializer):
@@ -91,6 +149,22 @@ class CountryCodeField(CountryField):
         if not isinstance(data, str) or len(data) != 2:
             self.fail("invalid_choice", input=data)
         return super().to_internal_value(data)
+
+
+class CountryCodeFieldExtension(OpenApiSerializerFieldExtension):
+    """Taken in any letter case (CountryEnum lists the codes upper case, as they are answered)."""
+
+    target_class = CountryCodeField
+    match_subclasses = True
+
+    def map_serializer_field(self, auto_schema, direction):
+        if direction == "request":
+            return {
+                "type": "string",
+                "pattern": country_code_pattern(),
+                "description": "An ISO 3166-1 alpha-2 code, any letter case (answered upper case).",
+            }
+        return auto_schema._map_serializer_field(self.target, direction, bypass_extensions=True)
 
 
 class AddressSerializer(JSONModelSerializer):

@@ -64,7 +64,12 @@ class CartItemAddInputSerializer(serializers.Serializer):
 
 
 class CartItemUpdateInputSerializer(serializers.Serializer):
+    """PATCH sets the one field there is: ``quantity`` is required, never partial (the view validates
+    it whole; ``partial`` always False keeps the schema's PATCH body saying so)."""
+
     quantity = serializers.IntegerField(min_value=1, max_value=MAX_QUANTITY_PER_LINE)
+
+    partial = property(lambda self: False, lambda self, value: None)
 
 
 class ShippingOptionsQuerySerializer(serializers.Serializer):

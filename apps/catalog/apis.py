@@ -17,6 +17,7 @@ from apps.catalog.filters import MAX_SEARCH_LENGTH, MAX_SEARCH_RESULTS, ORDERING
 from apps.catalog.models import MAX_OPTIONS, Product
 from apps.catalog.pagination import ProductPagination
 from apps.catalog.serializers import (
+    PRODUCT_CREATE_REQUEST,
     CategoryCreateInputSerializer,
     CategoryDetailOutputSerializer,
     CategoryFlatOutputSerializer,
@@ -146,7 +147,7 @@ class ProductListApi(ListAPIView):
         page = super().get
         return Response(cache.product_list_cached(request=request, compute=lambda: page(request, *args, **kwargs).data))
 
-    @extend_schema(request=ProductCreateInputSerializer, responses={201: ProductDetailOutputSerializer})
+    @extend_schema(request=PRODUCT_CREATE_REQUEST, responses={201: ProductDetailOutputSerializer})
     def post(self, request):
         data = ProductCreateInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)

@@ -14,8 +14,9 @@ from functools import cache
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.templatetags.static import static
+from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_field
 from rest_framework import serializers
 
 from apps.accounts.models import Store
@@ -32,7 +33,7 @@ from apps.catalog.models import (
     Variant,
 )
 from apps.catalog.variants import MAX_OPTION_NAME, MAX_SKU
-from apps.core.fields import JSONBooleanField, JSONCharField, JSONDecimalField, SlugRefField
+from apps.core.fields import JSONBooleanField, JSONCharField, JSONDecimalField, MoneyField, SlugRefField
 
 logger = logging.getLogger(__name__)
 
@@ -303,9 +304,9 @@ class ProductDetailOutputSerializer(ProductListOutputSerializer):
         }
 
 
-def _price(**kwargs) -> serializers.DecimalField:
+def _price(**kwargs) -> MoneyField:
     """Round 1's product ``price``: a string or, as round 1 took it, a JSON number."""
-    return serializers.DecimalField(max_digits=12, decimal_places=2, min_value=MIN_PRICE, max_value=MAX_PRICE, **kwargs)
+    return MoneyField(max_digits=12, decimal_places=2, min_value=MIN_PRICE, max_value=MAX_PRICE, **kwargs)
 
 
 def _variant_price(**kwargs) -> JSONDecimalField:
@@ -357,6 +358,58 @@ class ProductCreateInputSerializer(serializers.Serializer):
     variants = serializers.ListField(
         child=ProductVariantInputSerializer(), max_length=MAX_VARIANTS, required=False, help_text="With ``options``."
     )
+
+
+class _ProductCreateCommonInputSerializer(serializers.Serializer):
+    name = JSONCharField(max_length=200)
+    description = JSONCharField(max_length=10000, required=False, allow_blank=True, default="")
+    category = SlugRefField(slug_field="slug", queryset=Category.objects.all())
+    status = serializers.ChoiceField(choices=CREATABLE_STATUSES, required=False, default=Product.Status.DRAFT)
+
+
+class ProductCreateSimpleInputSerializer(_ProductCreateCommonInputSerializer):
+    """A product sold in one form: ``price`` (and ``stock``, default 0); no ``options``/``variants``."""
+
+    price = _price()
+    stock = _stock(required=False)
+
+
+class ProductCreateWithVariantsInputSerializer(_ProductCreateCommonInputSerializer):
+    """A product sold in variants: ``variants`` (and their ``options``); no ``price``/``stock``."""
+
+    options = serializers.ListField(child=OptionInputSerializer(), max_length=MAX_OPTIONS, required=False)
+    variants = serializers.ListField(child=ProductVariantInputSerializer(), max_length=MAX_VARIANTS)
+
+
+class _ExcludingFieldsExtension(OpenApiSerializerExtension):
+    """One of the two shapes of a new product names none of the other's fields (the service refuses
+    both forms at once): ``not`` any of them."""
+
+    excluded: tuple[str, ...] = ()
+
+    def map_serializer(self, auto_schema, direction):
+        schema = auto_schema._map_basic_serializer(self.target, direction)
+        schema["not"] = {"anyOf": [{"required": [name]} for name in self.excluded]}
+        return schema
+
+
+class ProductCreateSimpleInputExtension(_ExcludingFieldsExtension):
+    target_class = ProductCreateSimpleInputSerializer
+    excluded = ("options", "variants")
+
+
+class ProductCreateWithVariantsInputExtension(_ExcludingFieldsExtension):
+    target_class = ProductCreateWithVariantsInputSerializer
+    excluded = ("price", "stock")
+
+
+# The body of POST /products/ in the schema: exactly one of the two forms (ProductCreateInputSerializer
+# validates the union; apps.catalog.services.product_create refuses both or neither).
+PRODUCT_CREATE_REQUEST = PolymorphicProxySerializer(
+    component_name="ProductCreateInput",
+    serializers=[ProductCreateSimpleInputSerializer, ProductCreateWithVariantsInputSerializer],
+    resource_type_field_name=None,
+)
 
 
 class ProductUpdateInputSerializer(serializers.Serializer):

@@ -11,15 +11,19 @@ from rest_framework.views import APIView
 from apps.checkout import services
 from apps.checkout.serializers import OrderDetailOutputSerializer, OrderOutputSerializer
 from apps.core.exceptions import PaymentDeclined
-from apps.core.idempotency import HEADER, IdempotentMixin, request_fingerprint
+from apps.core.idempotency import HEADER, KEY_SCHEMA, IdempotentMixin, request_fingerprint
 from apps.orders import selectors
 from apps.orders.models import Order, OrderStatus
-from apps.orders.serializers import CheckoutInputSerializer, PayInputSerializer
+from apps.orders.serializers import CHECKOUT_REQUEST, CheckoutInputSerializer, PayInputSerializer
 from apps.orders.services import order_confirm_delivery
 from apps.payments.providers.base import PaymentStatus
 
 IDEMPOTENCY_PARAMETER = OpenApiParameter(
-    HEADER, location=OpenApiParameter.HEADER, required=False, description="Retry-safe key (at most 255 characters)."
+    HEADER,
+    KEY_SCHEMA,
+    location=OpenApiParameter.HEADER,
+    required=False,
+    description="Retry-safe key: 1 to 255 printable ASCII characters, not all spaces.",
 )
 REPLAY_HEADERS = {"Idempotent-Replayed": {"schema": {"type": "string", "enum": ["true"]}}}
 
@@ -30,7 +34,7 @@ def _detail(number: str, request) -> dict:
 
 class CheckoutApi(IdempotentMixin, APIView):
     @extend_schema(
-        request=CheckoutInputSerializer,
+        request=CHECKOUT_REQUEST,
         responses={
             201: OrderDetailOutputSerializer,
             400: OpenApiResponse(

@@ -78,7 +78,7 @@ class SlugConflict(Conflict):
 
 
 class InvalidIdempotencyKey(ApplicationError):
-    default_detail = "The Idempotency-Key header must be 1 to 255 printable characters."
+    default_detail = "The Idempotency-Key header must be 1 to 255 printable ASCII characters, not all spaces."
     default_code = "invalid_idempotency_key"
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import time
 from contextlib import nullcontext
 from datetime import timedelta
@@ -27,6 +28,12 @@ from apps.core.models import IdempotencyKey
 
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 255
+# Printable ASCII with at least one character that is not a space: what a header carries intact
+# (HTTP trims the spaces around a value; other bytes arrive decoded as Latin-1, not as sent).
+KEY_PATTERN = "^[ -~]*[!-~][ -~]*$"
+KEY_RE = re.compile(KEY_PATTERN.replace("$", r"\Z"))
+# The header in the OpenAPI schema (the views' OpenApiParameter): exactly what initial() takes.
+KEY_SCHEMA = {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH, "pattern": KEY_PATTERN}
 TTL = timedelta(hours=24)
 # A claim is taken over only once its request cannot still be running: gunicorn kills a worker
 # after GUNICORN_TIMEOUT (30 s by default, and a request's provider calls stop before that,
@@ -108,7 +115,7 @@ class IdempotentMixin:
         key = request.headers.get(HEADER)
         if key is None or request.method != "POST":
             return
-        if not key.strip() or len(key) > MAX_KEY_LENGTH or not key.isprintable():
+        if len(key) > MAX_KEY_LENGTH or not KEY_RE.match(key):
             raise InvalidIdempotencyKey()
         self._idempotency_record = idempotency_claim(
             user=request.user, key=key, request_hash=request_fingerprint(request)

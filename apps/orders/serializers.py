@@ -1,9 +1,10 @@
+from drf_spectacular.utils import PolymorphicProxySerializer
 from rest_framework import serializers
 
 from apps.accounts.models import Address
 from apps.cart.models import MAX_LINES
 from apps.core.exceptions import NotFound
-from apps.core.fields import JSONCharField
+from apps.core.fields import CountryTextField, JSONCharField
 from apps.orders.models import LineStatus, OrderStatus, StoreOrderStatus
 
 
@@ -16,7 +17,7 @@ class ShippingAddressSerializer(serializers.Serializer):
     city = JSONCharField(max_length=100)
     region = JSONCharField(max_length=100, required=False, allow_blank=True, default="")
     postal_code = JSONCharField(max_length=20, required=False, allow_blank=True, default="")
-    country = JSONCharField(max_length=2)
+    country = CountryTextField(max_length=2)
     phone = JSONCharField(max_length=32, required=False, allow_blank=True, default="")
 
     def validate_country(self, value: str) -> str:
@@ -28,16 +29,20 @@ class ShippingAddressSerializer(serializers.Serializer):
         return code
 
 
-class CheckoutInputSerializer(serializers.Serializer):
-    shipping_address = ShippingAddressSerializer(required=False)
-    address_id = serializers.IntegerField(required=False, min_value=1)
-    payment_method = JSONCharField(required=False, max_length=255)
-    shipping_rates = serializers.DictField(
+def _shipping_rates_field() -> serializers.DictField:
+    return serializers.DictField(
         child=serializers.IntegerField(min_value=1, allow_null=True),
         required=False,
         help_text='{"<store slug>": shipping rate id}: the rate each store ships with; a store left out (or null) '
         "ships with its cheapest option to the address's country.",
     )
+
+
+class CheckoutInputSerializer(serializers.Serializer):
+    shipping_address = ShippingAddressSerializer(required=False)
+    address_id = serializers.IntegerField(required=False, min_value=1)
+    payment_method = JSONCharField(required=False, max_length=255)
+    shipping_rates = _shipping_rates_field()
 
     def validate_shipping_rates(self, value: dict) -> dict:
         if len(value) > MAX_LINES:
@@ -58,6 +63,32 @@ class CheckoutInputSerializer(serializers.Serializer):
         if address is None:
             raise NotFound("Address not found.")
         return {field: str(getattr(address, field)) for field in ShippingAddressSerializer().fields}
+
+
+class _CheckoutCommonInputSerializer(serializers.Serializer):
+    payment_method = JSONCharField(required=False, max_length=255)
+    shipping_rates = _shipping_rates_field()
+
+
+class CheckoutToAddressInputSerializer(_CheckoutCommonInputSerializer):
+    """Checkout to an address given here."""
+
+    shipping_address = ShippingAddressSerializer()
+
+
+class CheckoutToSavedAddressInputSerializer(_CheckoutCommonInputSerializer):
+    """Checkout to one of the user's saved addresses."""
+
+    address_id = serializers.IntegerField(min_value=1)
+
+
+# The checkout body in the schema: exactly one of ``shipping_address`` and ``address_id`` (a body with
+# both matches both shapes, which oneOf refuses), as CheckoutInputSerializer.validate requires.
+CHECKOUT_REQUEST = PolymorphicProxySerializer(
+    component_name="CheckoutInput",
+    serializers=[CheckoutToAddressInputSerializer, CheckoutToSavedAddressInputSerializer],
+    resource_type_field_name=None,
+)
 
 
 class PayInputSerializer(serializers.Serializer):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from apps.accounts.serializers import CountryCodeField
@@ -14,17 +13,9 @@ MAX_DAYS = 365
 MAX_COUNTRIES = 250
 
 
-@extend_schema_field(
-    {
-        "type": "string",
-        "pattern": "^[A-Za-z]{2}$",
-        "description": "An ISO 3166-1 alpha-2 code, any letter case (a value of CountryEnum).",
-    }
-)
 class AnyCaseCountryField(CountryCodeField):
-    """An address's country field (alpha-2 only, any letter case, answered upper case), described
-    as what it takes: CountryEnum lists the codes in upper case only, and a second name for that
-    enum (``countries`` would make "CountriesEnum") is a schema warning."""
+    """An address's country field (alpha-2 only, any letter case, answered upper case); in the schema
+    the exact pattern of the codes (apps.accounts.serializers.CountryCodeFieldExtension)."""
 
 
 class ShippingRateOutputSerializer(serializers.Serializer):

@@ -54,7 +54,9 @@ def handle(exc):
             InvalidIdempotencyKey(),
             400,
             {
-                "detail": f"The {HEADER} header must be 1 to {MAX_KEY_LENGTH} printable characters.",
+                "detail": (
+                    f"The {HEADER} header must be 1 to {MAX_KEY_LENGTH} printable ASCII characters, not all spaces."
+                ),
                 "code": "invalid_idempotency_key",
             },
         ),

@@ -78,3 +78,30 @@ def test_money_in_round_2_inputs_is_a_json_string(value):
         field.run_validation(value)
     assert field.run_validation("9.50") == Decimal("9.50")
     assert field.run_validation(None) is None
+
+
+@pytest.mark.parametrize("value", ["1e2", "1E2", " 5", "5 ", "+5", "01.50", "1_000", "5.", ".5", "-0", "-0.00"])
+def test_money_strings_are_in_plain_notation(value):
+    field = JSONDecimalField(max_digits=12, decimal_places=2, min_value=0, max_value=Decimal("1000000"))
+
+    with pytest.raises(ValidationError) as error:
+        field.run_validation(value)
+    assert error.value.detail == ['Write the amount as digits with at most 2 decimals after a point, e.g. "19.99".']
+
+
+def test_a_money_field_names_the_string_it_wants_for_a_number():
+    field = JSONDecimalField(max_digits=12, decimal_places=2)
+
+    with pytest.raises(ValidationError) as error:
+        field.run_validation(19.99)
+    assert error.value.detail == ['Send the amount as a JSON string, e.g. "19.99".']
+
+
+def test_round_one_product_price_still_takes_a_number_but_not_an_exponent(seller_client):
+    category = CategoryFactory()
+    body = {"name": "Lamp", "category": category.slug}
+
+    assert seller_client.post("/api/v1/products/", {**body, "price": 19.5}, format="json").status_code == 201
+    response = seller_client.post("/api/v1/products/", {**body, "price": "1e2"}, format="json")
+    assert response.status_code == 400
+    assert list(response.json()) == ["price"]

@@ -124,3 +124,12 @@ def test_pay_replays_a_decline(buyer, buyer_client):
     assert first.json() == again.json() == {"detail": "Your card was declined.", "code": "card_declined"}
     assert again["Idempotent-Replayed"] == "true"
     assert buyer_client.post(url, {"payment_method": "pm_card_visa"}, HTTP_IDEMPOTENCY_KEY="pay-2").status_code == 200
+
+
+@pytest.mark.parametrize("key", ["clé", "k\x7f", "   ", "k\t1"])
+def test_a_key_that_is_not_printable_ascii_is_refused(buyer, buyer_client, key):
+    fill_cart(buyer, (ProductFactory(), 1))
+    response = checkout(buyer_client, key)
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid_idempotency_key"
+    assert not Order.objects.exists()
