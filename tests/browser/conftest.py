@@ -1,0 +1,121 @@
+"""Browser tests: Debian's Chromium, headless, driven by Selenium through Debian's chromedriver,
+against pytest-django's live server (a real HTTP server in a thread of the test process, on the
+test database; it serves the static files, drf-spectacular-sidecar's Swagger UI among them).
+
+One Chromium per test process (per pytest-xdist worker), started on first use; each test gets it
+with the live server's cookies and storage cleared, on a transactional database (the server's
+thread must see what the test wrote, and the test what the server wrote).
+
+Without /usr/bin/chromium or /usr/bin/chromedriver the tests skip, naming the Debian packages to
+install; with ``BROWSER_TESTS_REQUIRED=1`` (CI sets it in .ci/run) they fail instead. Selenium never
+goes to the network: the driver and the browser are given by path and ``SE_OFFLINE`` is set, so
+Selenium Manager downloads nothing.
+
+A failing test leaves a screenshot and the page's HTML under .artifacts/browser/ (git-ignored),
+named after the test (``pytest_runtest_makereport`` below).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / ".artifacts" / "browser"
+CHROMIUM = Path(os.environ.get("BROWSER_CHROMIUM", "/usr/bin/chromium"))
+CHROMEDRIVER = Path(os.environ.get("BROWSER_CHROMEDRIVER", "/usr/bin/chromedriver"))
+PACKAGES = "chromium chromium-driver"
+# Headless, as root, with no network of its own: no sync, no component or field-trial downloads.
+CHROMIUM_FLAGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-proxy-server",
+    "--window-size=1280,1024",
+]
+# How long an explicit wait waits for the page before the test fails (never a fixed sleep).
+WAIT_SECONDS = 15
+
+
+def _missing() -> list[str]:
+    return [str(path) for path in (CHROMIUM, CHROMEDRIVER) if not os.access(path, os.X_OK)]
+
+
+@pytest.fixture(scope="session")
+def chromium(tmp_path_factory) -> Iterator:
+    """The test process's headless Chromium (a Selenium WebDriver), with a fresh profile."""
+    missing = _missing()
+    if missing:
+        reason = f"browser tests need {' and '.join(missing)}: apt-get install {PACKAGES} (Debian packages)"
+        if os.environ.get("BROWSER_TESTS_REQUIRED") == "1":
+            pytest.fail(f"BROWSER_TESTS_REQUIRED=1 but {reason}", pytrace=False)
+        pytest.skip(reason)
+
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SE_OFFLINE", "true")  # Selenium Manager: never download a driver or browser
+        options = webdriver.ChromeOptions()
+        options.binary_location = str(CHROMIUM)
+        for flag in CHROMIUM_FLAGS:
+            options.add_argument(flag)
+        options.add_argument(f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}")
+        driver = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=options)
+    driver.set_page_load_timeout(WAIT_SECONDS)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+@pytest.fixture
+def browser(chromium, live_server, transactional_db) -> Iterator:
+    """The Chromium, for one test against ``live_server``; the origin's cookies and storage are
+    cleared afterwards, so no test sees another's session or Swagger authorization."""
+    yield chromium
+    chromium.execute_cdp_cmd("Network.clearBrowserCookies", {})
+    chromium.execute_cdp_cmd("Storage.clearDataForOrigin", {"origin": live_server.url, "storageTypes": "all"})
+    chromium.get("about:blank")
+
+
+@pytest.fixture
+def wait(chromium):
+    """``wait.until(condition)``: an explicit wait of up to WAIT_SECONDS on the browser."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(chromium, WAIT_SECONDS)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failing browser test saves what the browser showed: a screenshot and the page's HTML."""
+    report = yield
+    driver = getattr(item, "funcargs", {}).get("browser")
+    if report.failed and report.when == "call" and hasattr(driver, "save_screenshot"):
+        _save_artifacts(driver, item.nodeid, report)
+    return report
+
+
+def _save_artifacts(driver, nodeid: str, report) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    stem = ARTIFACTS / re.sub(r"[^A-Za-z0-9_.-]+", "_", nodeid.removeprefix("tests/browser/"))
+    saved = []
+    try:
+        if driver.save_screenshot(f"{stem}.png"):
+            saved.append(f"{stem}.png")
+        Path(f"{stem}.html").write_text(f"<!-- {driver.current_url} -->\n{driver.page_source}", encoding="utf-8")
+        saved.append(f"{stem}.html")
+    except Exception as error:  # noqa: BLE001 - the browser may be gone; the test's own failure matters
+        saved.append(f"(could not save the page: {error!r})")
+    report.sections.append(("browser artifacts", "\n".join(saved)))
