@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from django.db import connections
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / ".artifacts" / "browser"
@@ -80,9 +81,14 @@ def chromium(tmp_path_factory) -> Iterator:
 
 
 @pytest.fixture
-def browser(chromium, live_server, transactional_db) -> Iterator:
+def browser(chromium, live_server, transactional_db, monkeypatch) -> Iterator:
     """The Chromium, for one test against ``live_server``; the origin's cookies and storage are
-    cleared afterwards, so no test sees another's session or Swagger authorization."""
+    cleared afterwards, so no test sees another's session or Swagger authorization.
+
+    The server's request threads close their database connection at the end of each request
+    (CONN_MAX_AGE 0 for the connections they open): a thread kept by the browser's keep-alive
+    connection would otherwise hold one open when pytest-django drops the PostgreSQL test database."""
+    monkeypatch.setitem(connections["default"].settings_dict, "CONN_MAX_AGE", 0)
     yield chromium
     chromium.execute_cdp_cmd("Network.clearBrowserCookies", {})
     chromium.execute_cdp_cmd("Storage.clearDataForOrigin", {"origin": live_server.url, "storageTypes": "all"})
