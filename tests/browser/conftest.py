@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from django.db import connections
+from django.core.servers.basehttp import ThreadedWSGIServer
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / ".artifacts" / "browser"
@@ -46,22 +47,63 @@ CHROMIUM_FLAGS = [
 ]
 # How long an explicit wait waits for the page before the test fails (never a fixed sleep).
 WAIT_SECONDS = 15
+# How long the live server keeps a connection that sends no request open.
+IDLE_SECONDS = 30
 
 
-def _missing() -> list[str]:
-    return [str(path) for path in (CHROMIUM, CHROMEDRIVER) if not os.access(path, os.X_OK)]
+class LiveHTTPServer(ThreadedWSGIServer):
+    """The live server's HTTP server, whose request threads its stop waits for.
+
+    Django's lets them run on as daemon threads. Chromium keeps its connections to the server
+    open between requests, so their threads outlive the test that opened them, and each closes
+    the database connections of its thread when its connection ends: on SQLite that is the test
+    process's own in-memory connection, which the server shares only while it runs. Here the
+    threads are joined when the server stops (after the browser has quit), and a connection left
+    idle for IDLE_SECONDS is closed, so that a client that never hangs up cannot hold the stop."""
+
+    daemon_threads = False
+    block_on_close = True
+
+    def get_request(self):
+        request, address = super().get_request()
+        request.settimeout(IDLE_SECONDS)
+        return request, address
+
+    def handle_error(self, request, client_address):
+        if isinstance(sys.exc_info()[1], TimeoutError):
+            return  # an idle keep-alive connection, closed as any server closes one
+        super().handle_error(request, client_address)
 
 
 @pytest.fixture(scope="session")
-def chromium(tmp_path_factory) -> Iterator:
-    """The test process's headless Chromium (a Selenium WebDriver), with a fresh profile."""
-    missing = _missing()
+def browser_installed() -> None:
+    """Skip (or fail, with BROWSER_TESTS_REQUIRED=1) where Chromium or chromedriver is missing."""
+    missing = [str(path) for path in (CHROMIUM, CHROMEDRIVER) if not os.access(path, os.X_OK)]
     if missing:
         reason = f"browser tests need {' and '.join(missing)}: apt-get install {PACKAGES} (Debian packages)"
         if os.environ.get("BROWSER_TESTS_REQUIRED") == "1":
             pytest.fail(f"BROWSER_TESTS_REQUIRED=1 but {reason}", pytrace=False)
         pytest.skip(reason)
 
+
+@pytest.fixture(scope="session")
+def live_server(request, browser_installed, django_db_setup) -> Iterator:
+    """pytest-django's live server (static files served), on a LiveHTTPServer; it stops before the
+    test database is dropped (its threads hold connections to it)."""
+    from pytest_django.live_server_helper import LiveServer
+
+    address = request.config.getvalue("liveserver") or os.getenv("DJANGO_LIVE_TEST_SERVER_ADDRESS") or "localhost"
+    server = LiveServer(address, start=False)
+    server.thread.server_class = LiveHTTPServer
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def chromium(browser_installed, live_server, tmp_path_factory) -> Iterator:
+    """The test process's headless Chromium (a Selenium WebDriver), with a fresh profile. It quits
+    before the live server stops (it is set up after it)."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -81,14 +123,9 @@ def chromium(tmp_path_factory) -> Iterator:
 
 
 @pytest.fixture
-def browser(chromium, live_server, transactional_db, monkeypatch) -> Iterator:
+def browser(chromium, live_server, transactional_db) -> Iterator:
     """The Chromium, for one test against ``live_server``; the origin's cookies and storage are
-    cleared afterwards, so no test sees another's session or Swagger authorization.
-
-    The server's request threads close their database connection at the end of each request
-    (CONN_MAX_AGE 0 for the connections they open): a thread kept by the browser's keep-alive
-    connection would otherwise hold one open when pytest-django drops the PostgreSQL test database."""
-    monkeypatch.setitem(connections["default"].settings_dict, "CONN_MAX_AGE", 0)
+    cleared afterwards, so no test sees another's session or Swagger authorization."""
     yield chromium
     chromium.execute_cdp_cmd("Network.clearBrowserCookies", {})
     chromium.execute_cdp_cmd("Storage.clearDataForOrigin", {"origin": live_server.url, "storageTypes": "all"})

@@ -4,6 +4,8 @@ hosted onboarding enables the store's payout account, as the API then says."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 import requests
 from django.conf import settings
@@ -18,16 +20,28 @@ pytestmark = pytest.mark.browser
 TIMEOUT = 15  # seconds, for each API call to the live server
 
 
-def signed_in(live_server, email: str) -> requests.Session:
-    """An API client of the live server with the seller's access token."""
-    session = requests.Session()
-    session.trust_env = False  # straight to the live server, whatever proxy the environment names
-    answer = session.post(
-        f"{live_server.url}/api/v1/auth/token/", json={"email": email, "password": DEFAULT_PASSWORD}, timeout=TIMEOUT
-    )
-    assert answer.status_code == 200, answer.text
-    session.headers["Authorization"] = f"Bearer {answer.json()['access']}"
-    return session
+@pytest.fixture
+def signed_in(live_server) -> Iterator:
+    """``signed_in(email)``: an API client of the live server with that user's access token; closed
+    after the test, which ends the server's thread for its connection."""
+    opened: list[requests.Session] = []
+
+    def sign_in(email: str) -> requests.Session:
+        session = requests.Session()
+        opened.append(session)
+        session.trust_env = False  # straight to the live server, whatever proxy the environment names
+        answer = session.post(
+            f"{live_server.url}/api/v1/auth/token/",
+            json={"email": email, "password": DEFAULT_PASSWORD},
+            timeout=TIMEOUT,
+        )
+        assert answer.status_code == 200, answer.text
+        session.headers["Authorization"] = f"Bearer {answer.json()['access']}"
+        return session
+
+    yield sign_in
+    for session in opened:
+        session.close()
 
 
 def payout_account(api: requests.Session, live_server) -> dict:
@@ -36,9 +50,9 @@ def payout_account(api: requests.Session, live_server) -> dict:
     return answer.json()["account"]
 
 
-def test_a_seller_opens_the_onboarding_link_and_payouts_are_enabled(browser, wait, live_server):
+def test_a_seller_opens_the_onboarding_link_and_payouts_are_enabled(browser, wait, live_server, signed_in):
     store = StoreFactory(owner__email="seller@example.com")
-    api = signed_in(live_server, "seller@example.com")
+    api = signed_in("seller@example.com")
     answer = api.post(f"{live_server.url}/api/v1/users/me/store/payout-account/", timeout=TIMEOUT)
     assert answer.status_code == 201, answer.text
     link = answer.json()["url"]
@@ -57,9 +71,9 @@ def test_a_seller_opens_the_onboarding_link_and_payouts_are_enabled(browser, wai
     assert payout_account(api, live_server) == {"status": "enabled", "payouts_enabled": True}
 
 
-def test_an_unknown_onboarding_link_says_so_and_enables_nothing(browser, wait, live_server):
+def test_an_unknown_onboarding_link_says_so_and_enables_nothing(browser, wait, live_server, signed_in):
     store = StoreFactory(owner__email="seller@example.com")
-    api = signed_in(live_server, "seller@example.com")
+    api = signed_in("seller@example.com")
     link = api.post(f"{live_server.url}/api/v1/users/me/store/payout-account/", timeout=TIMEOUT).json()["url"]
 
     browser.get(link.rstrip("/") + "x/")  # not the token the provider made
