@@ -6,8 +6,9 @@ One Chromium per test process (per pytest-xdist worker), started on first use; e
 with the live server's cookies and storage cleared, on a transactional database (the server's
 thread must see what the test wrote, and the test what the server wrote).
 
-Without /usr/bin/chromium or /usr/bin/chromedriver the tests skip, naming the Debian packages to
-install; with ``BROWSER_TESTS_REQUIRED=1`` (CI sets it in .ci/run) they fail instead. Selenium never
+Without /usr/bin/chromium or /usr/bin/chromedriver (elsewhere: ``BROWSER_CHROMIUM``,
+``BROWSER_CHROMEDRIVER``) the tests skip, naming the Debian packages to install; with
+``BROWSER_TESTS_REQUIRED=1`` (CI sets it in .ci/run) they fail instead. Selenium never
 goes to the network: the driver and the browser are given by path and ``SE_OFFLINE`` is set, so
 Selenium Manager downloads nothing.
 
