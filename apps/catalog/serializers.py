@@ -332,6 +332,14 @@ class OptionInputSerializer(serializers.Serializer):
         child=JSONCharField(max_length=MAX_OPTION_NAME), allow_empty=False, max_length=MAX_OPTION_VALUES
     )
 
+    def validate(self, attrs):
+        # A PATCH makes DRF skip required fields in nested serializers too (partial reaches the
+        # whole tree): an option is still a name and its values, in a PATCH as anywhere.
+        missing = {field: ["This field is required."] for field in ("name", "values") if field not in attrs}
+        if missing:
+            raise serializers.ValidationError(missing)
+        return attrs
+
 
 class ProductVariantInputSerializer(serializers.Serializer):
     """A variant sent with a new product (``sku`` generated when omitted)."""
