@@ -236,9 +236,7 @@ def test_other_option_changes_are_refused(seller_client, tee, options):
     assert tee.options == TEE["options"]
 
 
-@pytest.mark.parametrize(
-    ("option", "missing"), [({"name": "Size"}, "values"), ({"values": ["S", "M", "L"]}, "name")]
-)
+@pytest.mark.parametrize(("option", "missing"), [({"name": "Size"}, "values"), ({"values": ["S", "M", "L"]}, "name")])
 @pytest.mark.parametrize("method", ["patch", "put"])
 def test_an_option_without_its_name_or_values_is_refused_in_a_patch_too(seller_client, tee, option, missing, method):
     """A PATCH is partial for the product, not for each option (DRF passes partial down: it was a 500)."""
