@@ -15,7 +15,7 @@ from apps.core.fields import (
     JSONCharField,
     JSONEmailField,
     JSONModelSerializer,
-    country_code_pattern,
+    country_request_schema,
 )
 
 LANGUAGE_CODES = sorted(code for code, info in LANG_INFO.items() if "name" in info)
@@ -159,11 +159,7 @@ class CountryCodeFieldExtension(OpenApiSerializerFieldExtension):
 
     def map_serializer_field(self, auto_schema, direction):
         if direction == "request":
-            return {
-                "type": "string",
-                "pattern": country_code_pattern(),
-                "description": "An ISO 3166-1 alpha-2 code, any letter case (answered upper case).",
-            }
+            return country_request_schema()
         return auto_schema._map_serializer_field(self.target, direction, bypass_extensions=True)
 
 

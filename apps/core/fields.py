@@ -40,6 +40,15 @@ def country_code_pattern() -> str:
     return "^(?:" + "|".join(alternatives) + ")$"
 
 
+def country_request_schema() -> dict[str, str]:
+    """A country code in a request body, as the schema states it (any letter case)."""
+    return {
+        "type": "string",
+        "pattern": country_code_pattern(),
+        "description": "An ISO 3166-1 alpha-2 code, any letter case (answered upper case).",
+    }
+
+
 def money_pattern(*, min_value, max_value, decimal_places: int) -> str:
     """The amounts a money field takes, as a regular expression: the syntax (``MONEY_RE`` with at most
     ``decimal_places`` decimals) and, for the bounds this API uses (at least 0 or the smallest positive
@@ -249,9 +258,5 @@ class CountryTextFieldExtension(OpenApiSerializerFieldExtension):
 
     def map_serializer_field(self, auto_schema, direction):
         if direction == "request":
-            return {
-                "type": "string",
-                "pattern": country_code_pattern(),
-                "description": "An ISO 3166-1 alpha-2 code, any letter case (answered upper case).",
-            }
+            return country_request_schema()
         return {"type": "string"}
