@@ -80,8 +80,10 @@ class EstimatingPaginator(Paginator):
         if self.object_list.query.is_empty():  # .none(): no SQL to run (or to hash)
             return 0
         # Only the filters matter: no select list, no ordering. Compiled once, for the cache key,
-        # the capped count and the EXPLAIN alike.
-        rows = self.object_list.order_by().values("pk")
+        # the capped count and the EXPLAIN alike. A listing may name a ``count_source``: the same
+        # rows without the joins only its columns need (a join stays in the SQL once made).
+        source = getattr(self.object_list, "count_source", self.object_list)
+        rows = source.order_by().values("pk")
         sql, params = rows.query.sql_with_params()
         connection = connections[rows.db]
         key = ""

@@ -257,6 +257,25 @@ def test_count_is_exact_up_to_the_limit(api_client, catalog, monkeypatch, django
     assert response.json()["count"] == 5
 
 
+@pytest.mark.parametrize("params", [{}, {"store": "beta"}, {"in_stock": "true", "ordering": "name"}])
+def test_the_count_joins_only_what_the_filters_need(api_client, catalog, params):
+    """The rows show the category's name, the count does not: it joins the store (public stores
+    only) and nothing the columns alone need."""
+    with CaptureQueriesContext(connection) as queries:
+        response = api_client.get(LIST, {**params, "page_size": 1})
+
+    (count_sql,) = [query["sql"] for query in queries.captured_queries if query["sql"].startswith("SELECT COUNT(*)")]
+    assert "catalog_category" not in count_sql
+    assert "catalog_productimage" not in count_sql
+    assert "accounts_store" in count_sql
+    public = Product.objects.filter(status=Product.Status.ACTIVE, store__is_active=True)
+    if "store" in params:
+        public = public.filter(store__slug=params["store"])
+    if "in_stock" in params:
+        public = public.filter(stock__gt=0)
+    assert response.json()["count"] == public.count() > 0
+
+
 def test_count_beyond_the_limit_is_exact_on_sqlite_and_estimated_on_postgresql(api_client, catalog, monkeypatch):
     monkeypatch.setattr(pagination.EstimatingPaginator, "exact_count_limit", 3)
     with CaptureQueriesContext(connection) as queries:
