@@ -20,7 +20,7 @@ graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "30"))
 keepalive = 5
 # Load Django once in the master and fork the workers from it (GUNICORN_PRELOAD=false: each worker
 # imports the project itself). A recycled worker then answers within milliseconds instead of
-# spending ~1.5 s of CPU importing Django and the apps while its share of requests queues; the
+# spending ~0.5 s importing Django and the apps while its share of requests queues; the
 # workers also share the imported code's memory pages. The master never opens a database or
 # cache connection: `pre_fork` closes any before each fork. Caveat: with preloading, SIGHUP
 # reloads the configuration but not the code; deploy new code with a restart (or USR2).

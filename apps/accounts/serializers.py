@@ -24,7 +24,8 @@ LANGUAGE_CODES = sorted(code for code, info in LANG_INFO.items() if "name" in in
 class NewPasswordField(serializers.Field):
     """A password being set: a JSON string of at most 128 characters, without NUL, taken as sent.
     The service checks it with AUTH_PASSWORD_VALIDATORS (so "" is "too short" there too); the schema
-    says what of those rules a schema can (new_password_schema): the minimum length, not only digits."""
+    says what of those rules a schema can (new_password_schema): the minimum length, not only digits.
+    Not a JSONCharField(allow_blank=True): drf-spectacular would wrap its schema in a oneOf with ""."""
 
     MAX_LENGTH = 128
     default_error_messages = {

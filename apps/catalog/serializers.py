@@ -350,29 +350,28 @@ class ProductVariantInputSerializer(serializers.Serializer):
     stock = _stock(required=False, default=0)
 
 
-class ProductCreateInputSerializer(serializers.Serializer):
-    """Either ``price`` (and ``stock``): a product sold in one form, or ``options`` and
-    ``variants``; not both."""
+class _ProductCreateCommonInputSerializer(serializers.Serializer):
+    """The fields of a new product in either form (ProductCreateInputSerializer and the schema's two
+    shapes below)."""
 
     name = JSONCharField(max_length=200)
     description = JSONCharField(max_length=10000, required=False, allow_blank=True, default="")
-    price = _price(required=False, help_text="A product sold in one form: its price (without options/variants).")
     category = SlugRefField(slug_field="slug", queryset=Category.objects.all())
-    stock = _stock(required=False, help_text="A product sold in one form: its stock (default 0).")
     status = serializers.ChoiceField(choices=CREATABLE_STATUSES, required=False, default=Product.Status.DRAFT)
+
+
+class ProductCreateInputSerializer(_ProductCreateCommonInputSerializer):
+    """Either ``price`` (and ``stock``): a product sold in one form, or ``options`` and
+    ``variants``; not both."""
+
+    price = _price(required=False, help_text="A product sold in one form: its price (without options/variants).")
+    stock = _stock(required=False, help_text="A product sold in one form: its stock (default 0).")
     options = serializers.ListField(
         child=OptionInputSerializer(), max_length=MAX_OPTIONS, required=False, help_text="With ``variants``."
     )
     variants = serializers.ListField(
         child=ProductVariantInputSerializer(), max_length=MAX_VARIANTS, required=False, help_text="With ``options``."
     )
-
-
-class _ProductCreateCommonInputSerializer(serializers.Serializer):
-    name = JSONCharField(max_length=200)
-    description = JSONCharField(max_length=10000, required=False, allow_blank=True, default="")
-    category = SlugRefField(slug_field="slug", queryset=Category.objects.all())
-    status = serializers.ChoiceField(choices=CREATABLE_STATUSES, required=False, default=Product.Status.DRAFT)
 
 
 class ProductCreateSimpleInputSerializer(_ProductCreateCommonInputSerializer):

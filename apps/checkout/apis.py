@@ -11,20 +11,13 @@ from rest_framework.views import APIView
 from apps.checkout import services
 from apps.checkout.serializers import OrderDetailOutputSerializer, OrderOutputSerializer
 from apps.core.exceptions import PaymentDeclined
-from apps.core.idempotency import HEADER, KEY_SCHEMA, IdempotentMixin, request_fingerprint
+from apps.core.idempotency import HEADER, IDEMPOTENCY_PARAMETER, IdempotentMixin, request_fingerprint
 from apps.orders import selectors
 from apps.orders.models import Order, OrderStatus
 from apps.orders.serializers import CHECKOUT_REQUEST, CheckoutInputSerializer, PayInputSerializer
 from apps.orders.services import order_confirm_delivery
 from apps.payments.providers.base import PaymentStatus
 
-IDEMPOTENCY_PARAMETER = OpenApiParameter(
-    HEADER,
-    KEY_SCHEMA,
-    location=OpenApiParameter.HEADER,
-    required=False,
-    description="Retry-safe key: 1 to 255 printable ASCII characters, not all spaces.",
-)
 REPLAY_HEADERS = {"Idempotent-Replayed": {"schema": {"type": "string", "enum": ["true"]}}}
 
 

@@ -15,14 +15,15 @@ import hashlib
 import json
 import re
 import time
-from contextlib import nullcontext
 from datetime import timedelta
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework.response import Response
 
+from apps.core.db import own_statement
 from apps.core.exceptions import IdempotencyConflict, IdempotencyInProgress, InvalidIdempotencyKey
 from apps.core.models import IdempotencyKey
 
@@ -32,8 +33,14 @@ MAX_KEY_LENGTH = 255
 # (HTTP trims the spaces around a value; other bytes arrive decoded as Latin-1, not as sent).
 KEY_PATTERN = "^[ -~]*[!-~][ -~]*$"
 KEY_RE = re.compile(KEY_PATTERN.replace("$", r"\Z"))
-# The header in the OpenAPI schema (the views' OpenApiParameter): exactly what initial() takes.
-KEY_SCHEMA = {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH, "pattern": KEY_PATTERN}
+# The header in the OpenAPI schema, for the views that take it: exactly what initial() takes.
+IDEMPOTENCY_PARAMETER = OpenApiParameter(
+    HEADER,
+    {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH, "pattern": KEY_PATTERN},
+    location=OpenApiParameter.HEADER,
+    required=False,
+    description="Retry-safe key: 1 to 255 printable ASCII characters, not all spaces.",
+)
 TTL = timedelta(hours=24)
 # A claim is taken over only once its request cannot still be running: gunicorn kills a worker
 # after GUNICORN_TIMEOUT (30 s by default, and a request's provider calls stop before that,
@@ -63,7 +70,7 @@ def idempotency_claim(*, user, key: str, request_hash: str) -> IdempotencyKey:
         try:
             # Outside a transaction (a request: no ATOMIC_REQUESTS) the insert is its own
             # transaction, one round trip; inside one, a savepoint keeps a collision from breaking it.
-            with transaction.atomic() if transaction.get_connection().in_atomic_block else nullcontext():
+            with own_statement():
                 return IdempotencyKey.objects.create(
                     user=user, key=key, request_hash=request_hash, locked_until=now + timedelta(seconds=LOCK_SECONDS)
                 )

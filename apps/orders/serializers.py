@@ -29,8 +29,12 @@ class ShippingAddressSerializer(serializers.Serializer):
         return code
 
 
-def _shipping_rates_field() -> serializers.DictField:
-    return serializers.DictField(
+class _CheckoutCommonInputSerializer(serializers.Serializer):
+    """The fields of a checkout whatever its address (CheckoutInputSerializer and the schema's two
+    shapes below)."""
+
+    payment_method = JSONCharField(required=False, max_length=255)
+    shipping_rates = serializers.DictField(
         child=serializers.IntegerField(min_value=1, allow_null=True),
         required=False,
         help_text='{"<store slug>": shipping rate id}: the rate each store ships with; a store left out (or null) '
@@ -38,11 +42,9 @@ def _shipping_rates_field() -> serializers.DictField:
     )
 
 
-class CheckoutInputSerializer(serializers.Serializer):
+class CheckoutInputSerializer(_CheckoutCommonInputSerializer):
     shipping_address = ShippingAddressSerializer(required=False)
     address_id = serializers.IntegerField(required=False, min_value=1)
-    payment_method = JSONCharField(required=False, max_length=255)
-    shipping_rates = _shipping_rates_field()
 
     def validate_shipping_rates(self, value: dict) -> dict:
         if len(value) > MAX_LINES:
@@ -63,11 +65,6 @@ class CheckoutInputSerializer(serializers.Serializer):
         if address is None:
             raise NotFound("Address not found.")
         return {field: str(getattr(address, field)) for field in ShippingAddressSerializer().fields}
-
-
-class _CheckoutCommonInputSerializer(serializers.Serializer):
-    payment_method = JSONCharField(required=False, max_length=255)
-    shipping_rates = _shipping_rates_field()
 
 
 class CheckoutToAddressInputSerializer(_CheckoutCommonInputSerializer):

@@ -8,19 +8,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.core.fields import SLUG_PATTERN
-from apps.core.idempotency import HEADER, KEY_SCHEMA, IdempotentMixin
+from apps.core.idempotency import IDEMPOTENCY_PARAMETER, IdempotentMixin
 from apps.core.permissions import IsSellerOrStaff
 from apps.returns.refund_selectors import refund_get, refund_list_for_store_order, refund_store_order_get
 from apps.returns.refund_serializers import RefundInputSerializer, RefundOutputSerializer, RefundStoreQuerySerializer
 from apps.returns.refund_services import store_order_refund
 
-IDEMPOTENCY_PARAMETER = OpenApiParameter(
-    HEADER,
-    KEY_SCHEMA,
-    location=OpenApiParameter.HEADER,
-    required=False,
-    description="Retry-safe key: 1 to 255 printable ASCII characters, not all spaces.",
-)
 STORE_PARAMETER = OpenApiParameter(
     "store",
     {"type": "string", "pattern": SLUG_PATTERN},

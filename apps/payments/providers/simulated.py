@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from contextlib import nullcontext
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -29,6 +28,7 @@ from django.db.models import Sum
 from django.urls import reverse
 from django.utils import timezone
 
+from apps.core.db import own_statement
 from apps.payments.models import (
     SimulatedAccountLink,
     SimulatedConnectAccount,
@@ -113,12 +113,6 @@ def _result(payment: SimulatedPayment) -> PaymentResult:
     )
 
 
-def _own_statement():
-    """A savepoint around a statement that may fail on a unique key, only when a transaction is
-    open (its failure would break it); outside one the statement is its own transaction already."""
-    return transaction.atomic() if transaction.get_connection().in_atomic_block else nullcontext()
-
-
 class SimulatedProvider:
     name = "simulated"
 
@@ -142,7 +136,7 @@ class SimulatedProvider:
         # A new key (the usual case) is one insert; a retried one fails on the unique key and
         # answers what the first call made.
         try:
-            with _own_statement():
+            with own_statement():
                 payment = SimulatedPayment.objects.create(
                     reference=f"sim_pi_{secrets.token_hex(12)}",
                     start_key=idempotency_key,
