@@ -13,14 +13,17 @@ from rest_framework.throttling import SimpleRateThrottle
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from apps.accounts.tests.factories import StoreFactory, UserFactory
+from apps.catalog.listing import plans_clear
 from apps.catalog.tests.factories import ProductFactory
 
 
 @pytest.fixture(autouse=True)
 def _isolated(settings, tmp_path):
-    """Every test gets its own media folder and a clean cache (throttle counters live there)."""
+    """Every test gets its own media folder, a clean cache (throttle counters live there) and no
+    compiled product listing (so a test's query count does not depend on the tests before it)."""
     settings.MEDIA_ROOT = tmp_path / "media"
     cache.clear()
+    plans_clear()
     yield
     cache.clear()
 

@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.accounts.selectors import store_get_for_owner
-from apps.catalog import cache, selectors, services, variants
+from apps.catalog import cache, listing, selectors, services, variants
 from apps.catalog.filters import MAX_SEARCH_LENGTH, MAX_SEARCH_RESULTS, ORDERINGS
 from apps.catalog.models import MAX_OPTIONS, Product
 from apps.catalog.pagination import ProductPagination
@@ -127,18 +127,16 @@ class ProductListApi(ListAPIView):
 
     serializer_class = ProductListOutputSerializer
     filter_backends: list = []
-    pagination_class = ProductPagination
+    pagination_class = listing.PlannedPagination
 
     def get_permissions(self):
         return [IsAuthenticated(), IsSeller()] if self.request.method == "POST" else [AllowAny()]
 
-    def get_queryset(self):
-        return selectors.product_list_public(filters=self.request.query_params)
-
     def list(self, request, *args, **kwargs):
-        # The rows are plain dicts (selectors.product_list_public), rendered by one function
-        # rather than a serializer per row; the schema still comes from serializer_class.
-        page = self.paginate_queryset(self.get_queryset())
+        # The listing is compiled once per query string and worker (catalog.listing); its rows are
+        # plain dicts, rendered by one function rather than a serializer per row. The schema
+        # still comes from serializer_class.
+        page = self.paginate_queryset(listing.product_list_planned(query=request.query_params))
         return self.get_paginated_response(product_list_rows(page, request=request))
 
     @extend_schema(parameters=[*CATALOG_FILTERS, STORE_FILTER])

@@ -71,13 +71,13 @@ def _digest(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
-def list_query_key(query: Mapping[str, Any]) -> str:
+def list_query_key(query: Mapping[str, Any], *, names: tuple[str, ...] = LIST_PARAMS) -> str:
     """The list's parameters, normalised: known names only, sorted, every value kept (a repeated
     ``option`` is one condition each, in any order: its values sorted), encoded so that no value
     can pass for another parameter."""
     getlist = getattr(query, "getlist", None)
     pairs = []
-    for name in LIST_PARAMS:
+    for name in names:
         if name in query:
             values = getlist(name) if getlist else [query[name]]
             pairs.extend((name, value) for value in (sorted(values) if name == "option" else values))

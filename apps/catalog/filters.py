@@ -60,6 +60,7 @@ ORDERINGS = {
 }
 DEFAULT_ORDERING = "-created_at"
 BOOLEAN_CHOICES = [("true", "true"), ("false", "false")]
+INVALID_CHOICE = "Select a valid choice. That choice is not one of the available choices."
 
 
 def search_terms(text: str) -> list[str]:
@@ -151,34 +152,79 @@ def product_search(queryset: QuerySet[Product], text: str) -> QuerySet[Product]:
 
 
 class CategorySubtreeField(forms.CharField):
-    """A category slug, cleaned to the ids of that category and all its descendants (one query on
-    the materialized path); an unknown slug is invalid."""
+    """A category's slug; an unknown slug is invalid (one query)."""
 
-    default_error_messages = {
-        "invalid_choice": "Select a valid choice. That choice is not one of the available choices."
-    }
+    default_error_messages = {"invalid_choice": INVALID_CHOICE}
 
     def clean(self, value):
         slug = super().clean(value)
         if not slug:
             return None
-        subtree_root = Category.objects.filter(slug=slug).values("path")[:1]
-        ids = list(Category.objects.filter(path__startswith=Subquery(subtree_root)).values_list("pk", flat=True))
-        if not ids:
+        if not category_exists(slug):
             raise forms.ValidationError(self.error_messages["invalid_choice"], code="invalid_choice")
-        return ids
+        return slug
 
 
 class CategorySubtreeFilter(django_filters.Filter):
+    """Products of a category and all its descendants. The category is named by its slug in the
+    SQL (a subquery on the materialized path), not by ids looked up first: the statement is then a
+    function of the query string alone, which lets the public list compile it once (listing.py)."""
+
     field_class = CategorySubtreeField
+
+    def filter(self, queryset, value):
+        if not value:
+            return queryset
+        return queryset.filter(category_id__in=category_subtree_ids(value))
+
+
+def category_subtree_ids(slug: str) -> QuerySet:
+    """The ids of the category ``slug`` and its descendants, as a subquery."""
+    subtree_root = Category.objects.filter(slug=slug).values("path")[:1]
+    return Category.objects.filter(path__startswith=Subquery(subtree_root)).values("pk")
+
+
+def category_exists(slug: str) -> bool:
+    return Category.objects.filter(slug=slug).exists()
+
+
+def public_store_exists(slug: str) -> bool:
+    return Store.objects.filter(slug=slug, is_active=True).exists()
+
+
+class PublicStoreField(forms.CharField):
+    """An active store's slug; any other value is invalid (one query). Not stripped: a slug with
+    spaces names no store."""
+
+    default_error_messages = {"invalid_choice": INVALID_CHOICE}
+
+    def __init__(self, **kwargs):
+        super().__init__(strip=False, **kwargs)
+
+    def clean(self, value):
+        slug = super().clean(value)
+        if not slug:
+            return None
+        if not public_store_exists(slug):
+            raise forms.ValidationError(self.error_messages["invalid_choice"], code="invalid_choice")
+        return slug
+
+
+class PublicStoreFilter(django_filters.Filter):
+    """Products of one active store, named by its slug in the SQL (as CategorySubtreeFilter)."""
+
+    field_class = PublicStoreField
+
+    def filter(self, queryset, value):
+        return queryset.filter(store__slug=value) if value else queryset
 
 
 # Parameters that django-filter would skip when sent empty (?max_price=) but the schema types as
 # enums or numbers, which "" is not: refused with the message each kind of field gives.
 EMPTY_REFUSED = {
-    "in_stock": "Select a valid choice. That choice is not one of the available choices.",
-    "ordering": "Select a valid choice. That choice is not one of the available choices.",
-    "status": "Select a valid choice. That choice is not one of the available choices.",
+    "in_stock": INVALID_CHOICE,
+    "ordering": INVALID_CHOICE,
+    "status": INVALID_CHOICE,
     "min_price": "Enter a number.",
     "max_price": "Enter a number.",
 }
@@ -277,9 +323,7 @@ class _ProductFilterBase(django_filters.FilterSet):
 class ProductFilter(_ProductFilterBase):
     """The public catalog's filters."""
 
-    store = django_filters.ModelChoiceFilter(
-        queryset=Store.objects.filter(is_active=True).only("id", "slug"), to_field_name="slug"
-    )
+    store = PublicStoreFilter()
 
 
 class SellerProductFilter(_ProductFilterBase):

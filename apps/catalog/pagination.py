@@ -39,23 +39,28 @@ class ProductPaginator(DeferredJoinPaginator):
 
     def _page_ids(self, number: int) -> tuple[list[int], int]:
         listing = self.object_list
-        order = [(key.lstrip("-"), key.startswith("-")) for key in listing.query.order_by]
-        sort_keys = {f"sort_{index}": F(name) for index, (name, _) in enumerate(order)}  # relevance too
-        candidates = listing.order_by().annotate(**sort_keys).values("id", *sort_keys)[: filters.MAX_SEARCH_RESULTS]
-        sql, params = candidates.query.sql_with_params()
-        connection = connections[listing.db]
-        order_by = ", ".join(
-            f"{connection.ops.quote_name(key)} {'DESC' if descending else 'ASC'}"
-            for key, (_, descending) in zip(sort_keys, order, strict=True)
-        )
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT id, COUNT(*) OVER () FROM ({sql}) AS candidates "  # noqa: S608 - names quoted, values bound
-                f"ORDER BY {order_by} LIMIT %s OFFSET %s",
-                [*params, self.per_page, (number - 1) * self.per_page],
-            )
+        sql, params = search_page_sql(listing)
+        with connections[listing.db].cursor() as cursor:
+            cursor.execute(sql, [*params, self.per_page, (number - 1) * self.per_page])
             found = cursor.fetchall()
         return [row[0] for row in found], (found[0][1] if found else 0)
+
+
+def search_page_sql(listing) -> tuple[str, list]:
+    """The statement that finds a search page's ids and the total (ProductPaginator, step 1), with
+    its parameters but the last two: the page's size and its offset."""
+    order = [(key.lstrip("-"), key.startswith("-")) for key in listing.query.order_by]
+    sort_keys = {f"sort_{index}": F(name) for index, (name, _) in enumerate(order)}  # relevance too
+    candidates = listing.order_by().annotate(**sort_keys).values("id", *sort_keys)[: filters.MAX_SEARCH_RESULTS]
+    sql, params = candidates.query.sql_with_params()
+    connection = connections[listing.db]
+    order_by = ", ".join(
+        f"{connection.ops.quote_name(key)} {'DESC' if descending else 'ASC'}"
+        for key, (_, descending) in zip(sort_keys, order, strict=True)
+    )
+    # Names quoted, values bound.
+    statement = f"SELECT id, COUNT(*) OVER () FROM ({sql}) AS candidates ORDER BY {order_by} LIMIT %s OFFSET %s"  # noqa: S608
+    return statement, list(params)
 
 
 def _pk(row) -> int:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from collections.abc import Callable
 
 from django.core.cache import cache
 from django.core.paginator import Paginator
@@ -85,28 +86,49 @@ class EstimatingPaginator(Paginator):
         source = getattr(self.object_list, "count_source", self.object_list)
         rows = source.order_by().values("pk")
         sql, params = rows.query.sql_with_params()
-        connection = connections[rows.db]
-        key = ""
-        if self.estimate_cache_seconds:
-            digest = hashlib.sha256(f"{rows.db}|{sql}|{params!r}".encode()).hexdigest()
-            key = f"page-count-estimate:{digest}"
-            cached = _cache_get(key)
-            if cached is not None:
-                return cached
-        limit = int(self.exact_count_limit)
-        with connection.cursor() as cursor:
-            # Django compiled ``sql`` with every value bound as a parameter; ``limit`` is an int.
-            cursor.execute(f"SELECT COUNT(*) FROM ({sql} LIMIT {limit + 1}) capped", params)  # noqa: S608
-            capped = cursor.fetchone()[0]
-        if capped <= limit:
-            return capped
-        estimate = _explain_rows(connection, sql, params)
-        if estimate is None:
-            return self.object_list.count()
-        estimate = max(limit + 1, estimate)
-        if key:
-            _cache_set(key, estimate, self.estimate_cache_seconds)
-        return estimate
+        return listing_count(
+            connections[rows.db],
+            sql,
+            params,
+            exact_limit=self.exact_count_limit,
+            estimate_cache_seconds=self.estimate_cache_seconds,
+            fallback=self.object_list.count,
+        )
+
+
+def listing_count(
+    connection,
+    sql: str,
+    params,
+    *,
+    exact_limit: int = EXACT_COUNT_LIMIT,
+    estimate_cache_seconds: int = ESTIMATE_CACHE_SECONDS,
+    fallback: Callable[[], int],
+) -> int:
+    """The number of rows of a listing compiled to ``sql`` (its filters only: no ordering, one
+    column): exact up to ``exact_limit``, PostgreSQL's estimate beyond (cached), ``fallback()``
+    (an exact count) where there is no estimate."""
+    key = ""
+    if estimate_cache_seconds:
+        digest = hashlib.sha256(f"{connection.alias}|{sql}|{params!r}".encode()).hexdigest()
+        key = f"page-count-estimate:{digest}"
+        cached = _cache_get(key)
+        if cached is not None:
+            return cached
+    limit = int(exact_limit)
+    with connection.cursor() as cursor:
+        # Django compiled ``sql`` with every value bound as a parameter; ``limit`` is an int.
+        cursor.execute(f"SELECT COUNT(*) FROM ({sql} LIMIT {limit + 1}) capped", params)  # noqa: S608
+        capped = cursor.fetchone()[0]
+    if capped <= limit:
+        return capped
+    estimate = _explain_rows(connection, sql, params)
+    if estimate is None:
+        return fallback()
+    estimate = max(limit + 1, estimate)
+    if key:
+        _cache_set(key, estimate, estimate_cache_seconds)
+    return estimate
 
 
 class DeferredJoinPaginator(EstimatingPaginator):

@@ -1,0 +1,274 @@
+"""The public product list, compiled once per query and run again for every request (issue 14).
+
+Validating the list's parameters (django-filter), building its queryset and compiling it to SQL
+cost a worker more than running the statements (bench/README.md, "compiled listings"). But the
+statements of a query string are always the same: the filters name a category or a store by its
+slug inside the SQL (filters.py), never by ids read first. So each worker keeps the compiled
+statements of the MAX_PLANS query strings used last (a ``ListingPlan``) and runs them again with
+the page's LIMIT and OFFSET as parameters. Only SQL is kept: every request reads the current rows.
+
+What a reused plan skips is the form, so the two checks that depend on data (an unknown category
+or store slug is a 400) run when the listing comes back empty, the only case an unknown slug can
+produce. Pages from row ``DeferredJoinPaginator.deferred_join_offset`` on are built from the plan's
+queryset as before (compiled per request): deep pages are rare and page as deferred joins.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.core.paginator import Page
+from django.db import connections, router
+from django.db.models import QuerySet
+from django.utils.functional import cached_property
+from rest_framework.exceptions import ValidationError
+
+from apps.catalog import filters, selectors
+from apps.catalog.cache import list_query_key
+from apps.catalog.models import Product
+from apps.catalog.pagination import ProductPaginator, search_page_sql
+from apps.core.pagination import DeepPageNumberPagination, DeferredJoinPaginator, EstimatingPaginator, listing_count
+
+MAX_PLANS = 256
+# The parameters that make up a listing (the page and its size do not: they are LIMIT and OFFSET).
+PLAN_PARAMS = ("category", "in_stock", "max_price", "min_price", "option", "ordering", "search", "store")
+# Ids that no row has, bound where a search page's ids go when a plan compiles its rows-by-ids
+# statement; their positions among the parameters are where each request's ids go.
+_SLOT_IDS = tuple(-(2**62) - slot for slot in range(200))
+
+
+@dataclass(frozen=True)
+class Compiled:
+    """One ``.values()`` queryset compiled: its SQL, parameters, column names and the converters
+    Django applies to the values read (as ValuesIterable does)."""
+
+    sql: str
+    params: tuple
+    names: tuple[str, ...]
+    converters: tuple
+
+    @classmethod
+    def of(cls, queryset: QuerySet, *, using: str) -> Compiled:
+        query = queryset.query
+        compiler = query.get_compiler(using)
+        sql, params = compiler.as_sql()
+        names = query.selected or (*query.extra_select, *query.values_select, *query.annotation_select)
+        converters = compiler.get_converters([column[0] for column in compiler.select[: compiler.col_count]])
+        return cls(sql, tuple(params), tuple(names), tuple(converters.items()))
+
+    def rows(self, connection, *, suffix: str = "", params=None, extra: tuple = ()) -> list[dict]:
+        with connection.cursor() as cursor:
+            cursor.execute(self.sql + suffix, [*(self.params if params is None else params), *extra])
+            found = cursor.fetchall()
+        names, converters = self.names, self.converters
+        rows = []
+        for values in found:
+            if converters:
+                values = list(values)
+                for position, (functions, expression) in converters:
+                    value = values[position]
+                    for convert in functions:
+                        value = convert(value, expression, connection)
+                    values[position] = value
+            rows.append(dict(zip(names, values, strict=True)))
+        return rows
+
+
+@dataclass
+class ListingPlan:
+    """A listing's statements, compiled from ``rows`` (selectors.product_list_public) and run on
+    the connection a request reads from. ``checks`` raise the 400 an unknown slug would."""
+
+    rows_queryset: QuerySet
+    using: str
+    checks: tuple[Callable[[], None], ...]
+    empty: bool = False
+    searching: bool = False
+    count_statement: tuple[str, tuple] | None = None
+    page_statement: Compiled | None = None
+    search_statement: tuple[str, tuple] | None = None
+    _by_ids: dict[int, tuple[Compiled, tuple[int, ...]]] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @classmethod
+    def compile(cls, rows: QuerySet, *, using: str, checks: tuple[Callable[[], None], ...]) -> ListingPlan:
+        plan = cls(rows_queryset=rows, using=using, checks=checks)
+        if rows.query.is_empty():  # a search without a word: nothing to run
+            plan.empty = True
+            return plan
+        counted = rows.count_source.order_by().values("pk")
+        plan.count_statement = counted.query.get_compiler(using).as_sql()
+        plan.searching = "relevance" in rows.query.annotations
+        if plan.searching:
+            sql, params = search_page_sql(rows.using(using))
+            plan.search_statement = (sql, tuple(params))
+        else:
+            plan.page_statement = Compiled.of(rows, using=using)
+        return plan
+
+    def queryset(self, using: str) -> QuerySet:
+        """A fresh copy of the listing's queryset on ``using`` (never evaluated in place: it is
+        shared by every request of the plan)."""
+        rows = self.rows_queryset.using(using)
+        rows.count_source = self.rows_queryset.count_source.using(using)
+        return rows
+
+    def count(self, connection, *, exact_limit: int, estimate_cache_seconds: int) -> int:
+        """The listing's count as EstimatingPaginator counts it; an empty listing is checked."""
+        if self.empty:
+            return 0
+        sql, params = self.count_statement
+        total = listing_count(
+            connection,
+            sql,
+            params,
+            exact_limit=exact_limit,
+            estimate_cache_seconds=estimate_cache_seconds,
+            fallback=lambda: self.queryset(connection.alias).count(),
+        )
+        if total == 0:
+            self.check()
+        return total
+
+    def check(self) -> None:
+        """Raise the ValidationError the filters' form would for a slug that names nothing now."""
+        errors: dict[str, list[str]] = {}
+        for check in self.checks:
+            try:
+                check()
+            except ValidationError as error:
+                errors.update(error.detail)
+        if errors:
+            raise ValidationError(errors)
+
+    def page(self, connection, *, limit: int, offset: int) -> list[dict]:
+        return self.page_statement.rows(connection, suffix=" LIMIT %s OFFSET %s", extra=(limit, offset))
+
+    def search_page(self, connection, *, limit: int, offset: int) -> tuple[list[int], int]:
+        sql, params = self.search_statement
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [*params, limit, offset])
+            found = cursor.fetchall()
+        return [row[0] for row in found], (found[0][1] if found else 0)
+
+    def rows_of(self, connection, ids: list[int]) -> list[dict]:
+        """The listing's rows of ``ids`` (a search page), in that order."""
+        compiled, slots = self._rows_by_ids(len(ids))
+        params = list(compiled.params)
+        for slot, value in zip(slots, ids, strict=True):
+            params[slot] = value
+        rows = compiled.rows(connection, params=params)
+        position = {pk: index for index, pk in enumerate(ids)}
+        return sorted(rows, key=lambda row: position[row["id"]])
+
+    def _rows_by_ids(self, size: int) -> tuple[Compiled, tuple[int, ...]]:
+        with self._lock:
+            found = self._by_ids.get(size)
+        if found is None:
+            slot_ids = _SLOT_IDS[:size]
+            compiled = Compiled.of(self.rows_queryset.filter(pk__in=slot_ids).order_by(), using=self.using)
+            if any(compiled.params.count(slot_id) != 1 for slot_id in slot_ids):
+                raise AssertionError("each id is bound once in the rows of a page of ids")
+            slots = tuple(compiled.params.index(slot_id) for slot_id in slot_ids)
+            found = (compiled, slots)
+            with self._lock:
+                self._by_ids[size] = found
+        return found
+
+
+class PlannedPaginator(EstimatingPaginator):
+    """Pages a ListingPlan as ProductPaginator pages its queryset (the same statements and
+    answers, the count's limits its own): a page of rows, or for a search the page's ids with
+    the total, then their rows."""
+
+    def __init__(self, plan: ListingPlan, per_page, orphans=0, allow_empty_first_page=True, error_messages=None):
+        super().__init__(plan, per_page, orphans, allow_empty_first_page, error_messages)
+        self.plan = plan
+        self.connection = connections[router.db_for_read(Product)]
+
+    @cached_property
+    def count(self) -> int:
+        return self.plan.count(
+            self.connection, exact_limit=self.exact_count_limit, estimate_cache_seconds=self.estimate_cache_seconds
+        )
+
+    def page(self, number):
+        number = int(number)  # a positive integer: the pagination refused anything else
+        offset = (number - 1) * self.per_page
+        if offset >= DeferredJoinPaginator.deferred_join_offset:
+            deep = ProductPaginator(self.plan.queryset(self.connection.alias), self.per_page)
+            deep.__dict__["count"] = self.count  # checked here when empty
+            return deep.page(number)
+        if not self.plan.searching or self.plan.empty:
+            number = self.validate_number(number)
+            rows = [] if self.plan.empty else self.plan.page(self.connection, limit=self.per_page, offset=offset)
+            return Page(rows, number, self)
+        ids, total = self.plan.search_page(self.connection, limit=self.per_page, offset=offset)
+        if not ids:  # nothing, or past the end: [] for a first page, else a 404
+            if number == 1:
+                self.plan.check()
+                self.__dict__["count"] = 0
+            else:
+                self.__dict__["count"] = min(self.count, filters.MAX_SEARCH_RESULTS)
+            return Page([], self.validate_number(number), self)
+        self.__dict__["count"] = total
+        return Page(self.plan.rows_of(self.connection, ids), self.validate_number(number), self)
+
+
+_plans: OrderedDict[tuple, ListingPlan] = OrderedDict()
+_plans_lock = threading.Lock()
+
+
+def product_list_planned(*, query: Mapping[str, Any]) -> ListingPlan:
+    """The public product list for ``query`` (the list's query string), as a plan: built and
+    compiled on a worker's first request of this query (ValidationError for a malformed one,
+    which is never kept), reused after. Page it with PlannedPaginator."""
+    using = router.db_for_read(Product)
+    key = (connections[using].vendor, list_query_key(query, names=PLAN_PARAMS))
+    with _plans_lock:
+        plan = _plans.get(key)
+        if plan is not None:
+            _plans.move_to_end(key)
+            return plan
+    rows = selectors.product_list_public(filters=query)  # validates: raises ValidationError
+    plan = ListingPlan.compile(rows, using=using, checks=_checks(query))
+    with _plans_lock:
+        _plans[key] = plan
+        while len(_plans) > MAX_PLANS:
+            _plans.popitem(last=False)
+    return plan
+
+
+def plans_clear() -> None:
+    """Forget every compiled listing (tests; a schema change restarts the workers anyway)."""
+    with _plans_lock:
+        _plans.clear()
+
+
+def _checks(query: Mapping[str, Any]) -> tuple[Callable[[], None], ...]:
+    checks = []
+    category, store = (query.get("category") or "").strip(), query.get("store")  # as the form cleans them
+    if category:
+        checks.append(_slug_check("category", category, filters.category_exists))
+    if store:
+        checks.append(_slug_check("store", store, filters.public_store_exists))
+    return tuple(checks)
+
+
+def _slug_check(name: str, slug: str, exists: Callable[[str], bool]) -> Callable[[], None]:
+    def check() -> None:
+        if not exists(slug):
+            raise ValidationError({name: [filters.INVALID_CHOICE]})
+
+    return check
+
+
+class PlannedPagination(DeepPageNumberPagination):
+    """The public list's pagination (its parameters, 400s and links as every list's): pages a
+    ListingPlan."""
+
+    django_paginator_class = PlannedPaginator
