@@ -29,6 +29,7 @@ from rest_framework.exceptions import ValidationError
 
 from apps.catalog import filters, selectors
 from apps.catalog.cache import list_query_key
+from apps.catalog.compiled import Compiled
 from apps.catalog.models import Product
 from apps.catalog.pagination import ProductPaginator, search_page_sql
 from apps.core.pagination import DeepPageNumberPagination, DeferredJoinPaginator, EstimatingPaginator, listing_count
@@ -36,46 +37,8 @@ from apps.core.pagination import DeepPageNumberPagination, DeferredJoinPaginator
 MAX_PLANS = 256
 # The parameters that make up a listing (the page and its size do not: they are LIMIT and OFFSET).
 PLAN_PARAMS = ("category", "in_stock", "max_price", "min_price", "option", "ordering", "search", "store")
-# Ids that no row has, bound where a search page's ids go when a plan compiles its rows-by-ids
-# statement; their positions among the parameters are where each request's ids go.
+# Ids that no row has: the slots of the statement that reads a search page's rows (compiled.py).
 _SLOT_IDS = tuple(-(2**62) - slot for slot in range(200))
-
-
-@dataclass(frozen=True)
-class Compiled:
-    """One ``.values()`` queryset compiled: its SQL, parameters, column names and the converters
-    Django applies to the values read (as ValuesIterable does)."""
-
-    sql: str
-    params: tuple
-    names: tuple[str, ...]
-    converters: tuple
-
-    @classmethod
-    def of(cls, queryset: QuerySet, *, using: str) -> Compiled:
-        query = queryset.query
-        compiler = query.get_compiler(using)
-        sql, params = compiler.as_sql()
-        names = query.selected or (*query.extra_select, *query.values_select, *query.annotation_select)
-        converters = compiler.get_converters([column[0] for column in compiler.select[: compiler.col_count]])
-        return cls(sql, tuple(params), tuple(names), tuple(converters.items()))
-
-    def rows(self, connection, *, suffix: str = "", params=None, extra: tuple = ()) -> list[dict]:
-        with connection.cursor() as cursor:
-            cursor.execute(self.sql + suffix, [*(self.params if params is None else params), *extra])
-            found = cursor.fetchall()
-        names, converters = self.names, self.converters
-        rows = []
-        for values in found:
-            if converters:
-                values = list(values)
-                for position, (functions, expression) in converters:
-                    value = values[position]
-                    for convert in functions:
-                        value = convert(value, expression, connection)
-                    values[position] = value
-            rows.append(dict(zip(names, values, strict=True)))
-        return rows
 
 
 @dataclass
@@ -91,7 +54,7 @@ class ListingPlan:
     count_statement: tuple[str, tuple] | None = None
     page_statement: Compiled | None = None
     search_statement: tuple[str, tuple] | None = None
-    _by_ids: dict[int, tuple[Compiled, tuple[int, ...]]] = field(default_factory=dict)
+    _by_ids: dict[int, Compiled] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
@@ -157,27 +120,20 @@ class ListingPlan:
 
     def rows_of(self, connection, ids: list[int]) -> list[dict]:
         """The listing's rows of ``ids`` (a search page), in that order."""
-        compiled, slots = self._rows_by_ids(len(ids))
-        params = list(compiled.params)
-        for slot, value in zip(slots, ids, strict=True):
-            params[slot] = value
-        rows = compiled.rows(connection, params=params)
+        rows = self._rows_by_ids(len(ids)).rows(connection, bind=dict(enumerate(ids)))
         position = {pk: index for index, pk in enumerate(ids)}
         return sorted(rows, key=lambda row: position[row["id"]])
 
-    def _rows_by_ids(self, size: int) -> tuple[Compiled, tuple[int, ...]]:
+    def _rows_by_ids(self, size: int) -> Compiled:
         with self._lock:
-            found = self._by_ids.get(size)
-        if found is None:
-            slot_ids = _SLOT_IDS[:size]
-            compiled = Compiled.of(self.rows_queryset.filter(pk__in=slot_ids).order_by(), using=self.using)
-            if any(compiled.params.count(slot_id) != 1 for slot_id in slot_ids):
-                raise AssertionError("each id is bound once in the rows of a page of ids")
-            slots = tuple(compiled.params.index(slot_id) for slot_id in slot_ids)
-            found = (compiled, slots)
+            compiled = self._by_ids.get(size)
+        if compiled is None:
+            slots = dict(enumerate(_SLOT_IDS[:size]))
+            rows = self.rows_queryset.filter(pk__in=list(slots.values())).order_by()
+            compiled = Compiled.of(rows, using=self.using, slots=slots)
             with self._lock:
-                self._by_ids[size] = found
-        return found
+                self._by_ids[size] = compiled
+        return compiled
 
 
 class PlannedPaginator(EstimatingPaginator):

@@ -10,10 +10,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from django.db import connections, router
 from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
 from apps.accounts.models import Store, User
+from apps.catalog.compiled import Compiled
 from apps.catalog.exceptions import NotOwner
 from apps.catalog.filters import ProductFilter, SellerProductFilter, filter_apply
 from apps.catalog.models import Category, Product, ProductImage, Review, Variant
@@ -122,11 +124,83 @@ def _visible_to(user: User | None) -> Q:
 
 def product_get_public(*, slug: str, user: User | None = None) -> Product:
     """A product the user may see: public, or their own whatever its status, with ``variant_list``
-    (inactive variants for its owner and staff only). Raises NotFound."""
+    (inactive variants for its owner and staff only). Raises NotFound.
+
+    Without a user (what the public sees: the product page's hot path) the three statements are
+    compiled once per worker (compiled.py) and the product comes with ``image_list`` instead of
+    prefetched images."""
+    if user is None:
+        return _public_product(slug)
     product = _detail_queryset().filter(_visible_to(user), slug=slug).first()
     if product is None:
         raise NotFound("Product not found.")
     return _variants_shown(product, user=user)
+
+
+_PRODUCT_COLUMNS = tuple(field.attname for field in Product._meta.concrete_fields if field.name != "search_vector")
+
+
+def _columns(model, *names: str) -> tuple[str, ...]:
+    """``names`` in the order of the model's fields, as Model.from_db takes a partial row."""
+    return tuple(field.attname for field in model._meta.concrete_fields if field.attname in names)
+
+
+_STORE_COLUMNS = _columns(Store, "id", "slug", "name")
+_CATEGORY_COLUMNS = _columns(Category, "id", "slug", "name")
+_IMAGE_COLUMNS = tuple(field.attname for field in ProductImage._meta.concrete_fields)
+_VARIANT_COLUMNS = tuple(field.attname for field in Variant._meta.concrete_fields)
+_SLUG_SLOT = "\x00slug"  # no slug has a NUL: the markers of compiled.py's slots
+_PRODUCT_SLOT = -(2**62)
+_public_product_statements: dict[str, tuple[Compiled, Compiled, Compiled]] = {}
+
+
+def _public_product(slug: str) -> Product:
+    """product_get_public(slug=slug) as _detail_queryset reads it, from statements compiled on a
+    worker's first use: the product with its store's and category's slug and name, its images,
+    its active variants. The model instances are made with Model.from_db from those columns only."""
+    using = router.db_for_read(Product)
+    connection = connections[using]
+    product_statement, images_statement, variants_statement = _public_product_compiled(using)
+    found = product_statement.rows(connection, bind={"slug": slug})
+    if not found:
+        raise NotFound("Product not found.")
+    (row,) = found
+    product = Product.from_db(using, _PRODUCT_COLUMNS, [row[column] for column in _PRODUCT_COLUMNS])
+    product.store = Store.from_db(using, _STORE_COLUMNS, [row[f"store__{column}"] for column in _STORE_COLUMNS])
+    product.category = Category.from_db(
+        using, _CATEGORY_COLUMNS, [row[f"category__{column}"] for column in _CATEGORY_COLUMNS]
+    )
+    bind = {"product": product.pk}
+    product.image_list = [
+        ProductImage.from_db(using, _IMAGE_COLUMNS, [image[column] for column in _IMAGE_COLUMNS])
+        for image in images_statement.rows(connection, bind=bind)
+    ]
+    product.variant_list = [
+        Variant.from_db(using, _VARIANT_COLUMNS, [variant[column] for column in _VARIANT_COLUMNS])
+        for variant in variants_statement.rows(connection, bind=bind)
+        if variant["is_active"]
+    ]
+    return product
+
+
+def _public_product_compiled(using: str) -> tuple[Compiled, Compiled, Compiled]:
+    compiled = _public_product_statements.get(using)
+    if compiled is None:
+        columns = (
+            *_PRODUCT_COLUMNS,
+            *(f"store__{column}" for column in _STORE_COLUMNS),
+            *(f"category__{column}" for column in _CATEGORY_COLUMNS),
+        )
+        product = Product.objects.filter(PUBLIC, slug=_SLUG_SLOT).order_by("pk").values(*columns)[:1]
+        images = ProductImage.objects.filter(product_id=_PRODUCT_SLOT).values(*_IMAGE_COLUMNS)  # Meta.ordering
+        variants = Variant.objects.filter(product_id=_PRODUCT_SLOT).order_by("id").values(*_VARIANT_COLUMNS)
+        compiled = (
+            Compiled.of(product, using=using, slots={"slug": _SLUG_SLOT}),
+            Compiled.of(images, using=using, slots={"product": _PRODUCT_SLOT}),
+            Compiled.of(variants, using=using, slots={"product": _PRODUCT_SLOT}),
+        )
+        _public_product_statements[using] = compiled
+    return compiled
 
 
 def product_get_for_change(*, slug: str, user: User, allow_staff: bool = True) -> Product:

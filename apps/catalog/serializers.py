@@ -270,7 +270,7 @@ class ProductDetailOutputSerializer(ProductListOutputSerializer):
     def to_representation(self, product: Product) -> dict:
         """A product of the detail selectors (store, category, images and ``variant_list`` loaded), rendered
         directly like the list; a test holds it equal to ``declared_representation``."""
-        images = list(product.images.all())
+        images = product.image_list if hasattr(product, "image_list") else list(product.images.all())
         store, category, rating = product.store, product.category, product.rating_avg
         return {
             "id": product.id,

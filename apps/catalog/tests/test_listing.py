@@ -193,3 +193,53 @@ def test_rows_of_a_search_page_go_where_their_ids_were_bound(shop):
 
     assert [row["id"] for row in rows] == ids
     assert [row["slug"] for row in rows] == list(Product.objects.order_by("-id").values_list("slug", flat=True)[:3])
+
+
+def _detail_by_queryset(slug: str) -> dict:
+    from apps.catalog.selectors import PUBLIC, _detail_queryset, _variants_shown
+    from apps.catalog.serializers import ProductDetailOutputSerializer
+
+    product = _variants_shown(_detail_queryset().filter(PUBLIC, slug=slug).first(), user=None)
+    return json.loads(json.dumps(ProductDetailOutputSerializer(product, context={"request": _request()}).data))
+
+
+def _request():
+    return Request(APIRequestFactory().get("/"))
+
+
+def test_the_compiled_product_page_answers_what_the_queryset_answers(shop, django_assert_num_queries):
+    from apps.catalog.selectors import product_get_public
+    from apps.catalog.serializers import ProductDetailOutputSerializer
+
+    sized = Product.objects.get(slug="item-1")
+    Product.objects.filter(pk=sized.pk).update(rating_avg=Decimal("4.50"), rating_count=2)
+    ProductImage.objects.create(product=sized, image="p/second.png", thumbnail="", width=1, height=1, position=0)
+    variants = list(sized.variants.all())
+    variants[0].__class__.objects.filter(pk=variants[0].pk).update(options={"size": "M"})
+    for slug in ("item-0", "item-1", "item-2"):
+        expected = _detail_by_queryset(slug)
+        for _ in range(2):  # compiled on first use, reused
+            with django_assert_num_queries(3):  # the product with its store and category, images, variants
+                product = product_get_public(slug=slug)
+            answered = ProductDetailOutputSerializer(product, context={"request": _request()}).data
+            assert json.loads(json.dumps(answered)) == expected
+        if slug == "item-1":
+            assert [image["url"].rsplit("/", 1)[1] for image in expected["images"]] == ["1.png", "second.png"]
+            assert expected["rating_avg"] == "4.50"
+            assert expected["variants"][0]["options"] == {"size": "M"}
+
+
+def test_the_compiled_product_page_shows_active_variants_of_public_products_only(shop):
+    from apps.catalog.selectors import product_get_public
+    from apps.core.exceptions import NotFound
+
+    product = Product.objects.get(slug="item-3")
+    variants_set(product, price=Decimal("2.00"), stock=1)
+    product.variants.update(is_active=False)
+    assert product_get_public(slug="item-3").variant_list == []
+
+    Product.objects.filter(slug="item-5").update(status=Product.Status.DRAFT)
+    Store.objects.filter(slug="alpha").update(is_active=False)  # item-0, item-2, ...
+    for slug in ("item-5", "item-2", "missing"):
+        with pytest.raises(NotFound):
+            product_get_public(slug=slug)
