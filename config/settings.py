@@ -95,6 +95,10 @@ TEMPLATES = [
 # --- Database -----------------------------------------------------------------------------
 DATABASE_CONN_MAX_AGE = env.int("DATABASE_CONN_MAX_AGE", default=60)
 DATABASE_CONNECT_TIMEOUT = env.int("DATABASE_CONNECT_TIMEOUT", default=5)
+# Server-side parameters and prepared statements: a statement a connection runs for the 5th time is
+# prepared, and PostgreSQL skips parsing and planning it after (psycopg's prepare_threshold). Off
+# behind a pooler in transaction mode that does not track prepared statements (PgBouncer < 1.21).
+DATABASE_PREPARED_STATEMENTS = env.bool("DATABASE_PREPARED_STATEMENTS", default=True)
 
 
 def _database(config: dict) -> dict:
@@ -104,6 +108,8 @@ def _database(config: dict) -> dict:
         config["CONN_MAX_AGE"] = DATABASE_CONN_MAX_AGE
         config["CONN_HEALTH_CHECKS"] = True
         config.setdefault("OPTIONS", {}).setdefault("connect_timeout", DATABASE_CONNECT_TIMEOUT)
+        if DATABASE_PREPARED_STATEMENTS:
+            config["OPTIONS"].update(server_side_binding=True, prepare_threshold=5)
     elif config["ENGINE"] == "django.db.backends.sqlite3":
         # Wait for the write lock instead of failing at once when two requests write together.
         config.setdefault("OPTIONS", {})["timeout"] = 20

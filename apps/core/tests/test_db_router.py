@@ -180,6 +180,42 @@ def test_healthz_reports_a_live_replica(replica, api_client):
     assert response.json()["replica"] == "ok"
 
 
+def _settings_of(extra_env: dict, expression: str) -> object:
+    result = subprocess.run(
+        [sys.executable, "-c", f"import json; from django.conf import settings; print(json.dumps({expression}))"],
+        cwd=ROOT,
+        env={
+            "PATH": os.environ.get("PATH", ""),
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+            "ENV": "test",
+            **extra_env,
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+@pytest.mark.parametrize(
+    ("prepared", "options"),
+    [
+        (None, {"connect_timeout": 5, "server_side_binding": True, "prepare_threshold": 5}),
+        ("false", {"connect_timeout": 5}),
+    ],
+)
+def test_postgresql_prepares_what_a_connection_runs_repeatedly_unless_told_not_to(prepared, options):
+    env = {"DATABASE_URL": "postgres://app@primary.internal:5432/bazaar"}
+    if prepared is not None:
+        env["DATABASE_PREPARED_STATEMENTS"] = prepared
+    assert _settings_of(env, "settings.DATABASES['default']['OPTIONS']") == options
+    assert _settings_of({**env, "DATABASE_URL": "sqlite:///x.sqlite3"}, "settings.DATABASES['default']['OPTIONS']") == {
+        "timeout": 20
+    }
+
+
 def test_a_replica_url_adds_the_mirrored_replica_alias_and_the_router():
     result = subprocess.run(
         [
@@ -206,6 +242,6 @@ def test_a_replica_url_adds_the_mirrored_replica_alias_and_the_router():
     assert json.loads(result.stdout) == [
         "bazaar",
         {"MIRROR": "default"},
-        {"connect_timeout": 5},
+        {"connect_timeout": 5, "server_side_binding": True, "prepare_threshold": 5},
         ["apps.core.db_router.PrimaryReplicaRouter"],
     ]
