@@ -23,10 +23,10 @@ class Compiled:
     params: tuple
     names: tuple[str, ...]
     converters: tuple
-    slots: Mapping[str, int] = field(default_factory=dict)
+    slots: Mapping[Any, int] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, queryset: QuerySet, *, using: str, slots: Mapping[str, Any] | None = None) -> Compiled:
+    def of(cls, queryset: QuerySet, *, using: str, slots: Mapping[Any, Any] | None = None) -> Compiled:
         """Compile ``queryset`` (a ``.values()`` one) for the connection ``using``. ``slots`` names
         the marker values it was built with; each must be bound exactly once (AssertionError)."""
         query = queryset.query
@@ -42,7 +42,7 @@ class Compiled:
             positions[name] = found[0]
         return cls(sql, tuple(params), tuple(names), tuple(converters.items()), positions)
 
-    def rows(self, connection, *, bind: Mapping[str, Any] | None = None, suffix: str = "", extra=()) -> list[dict]:
+    def rows(self, connection, *, bind: Mapping[Any, Any] | None = None, suffix: str = "", extra=()) -> list[dict]:
         """Run the statement (``suffix`` appended, ``extra`` parameters after its own) with each
         slot bound to ``bind[name]``; the rows as ``.values()`` gives them."""
         params = list(self.params)

@@ -7,6 +7,7 @@ import json
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 from rest_framework.request import Request
 from rest_framework.test import APIRequestFactory
 
@@ -183,8 +184,6 @@ def test_a_deep_page_of_a_compiled_listing_pages_as_a_deferred_join(api_client, 
 def test_rows_of_a_search_page_go_where_their_ids_were_bound(shop):
     """The statement that reads a search page's rows is compiled once per page size with ids no
     row has; each request's ids take their places."""
-    from django.db import connection
-
     plan = listing.product_list_planned(query={"search": "hammer"})
     ids = list(Product.objects.order_by("-id").values_list("id", flat=True)[:3])
 
@@ -243,3 +242,19 @@ def test_the_compiled_product_page_shows_active_variants_of_public_products_only
     for slug in ("item-5", "item-2", "missing"):
         with pytest.raises(NotFound):
             product_get_public(slug=slug)
+
+
+def test_a_slot_must_be_bound_exactly_once(shop):
+    from django.db.models import Q
+
+    from apps.catalog.compiled import Compiled
+
+    marker = "\x00marker"
+    once = Compiled.of(Product.objects.filter(slug=marker).values("id"), using="default", slots={"slug": marker})
+    assert once.rows(connection, bind={"slug": "item-4"}) == [{"id": Product.objects.get(slug="item-4").id}]
+    with pytest.raises(AssertionError, match="bound 2 times"):
+        Compiled.of(
+            Product.objects.filter(Q(slug=marker) | Q(name=marker)).values("id"), using="default", slots={"s": marker}
+        )
+    with pytest.raises(AssertionError, match="bound 0 times"):
+        Compiled.of(Product.objects.values("id"), using="default", slots={"s": marker})

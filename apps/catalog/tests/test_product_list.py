@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from apps.accounts.tests.factories import StoreFactory
 from apps.catalog.filters import ORDERINGS, product_search
+from apps.catalog.listing import PlannedPaginator
 from apps.catalog.models import Product, ProductImage, Variant
 from apps.catalog.tests.factories import ProductFactory, variants_set
 from apps.core import pagination
@@ -361,10 +362,10 @@ def test_an_estimate_is_reused_for_a_while_and_an_exact_count_never(api_client, 
     assert sum("COUNT(*)" in query["sql"] for query in exact.captured_queries) == 2
 
 
-def _all_pages(api_client, params) -> list[str]:
+def _all_pages(client, params, path=LIST) -> list[str]:
     found, page = [], 1
     while True:
-        response = api_client.get(LIST, {**params, "page": page, "page_size": 4})
+        response = client.get(path, {**params, "page": page, "page_size": 4})
         found += slugs(response)
         if response.json()["next"] is None:
             return found
@@ -381,30 +382,59 @@ def _all_pages(api_client, params) -> list[str]:
     ],
 )
 def test_deep_pages_built_as_deferred_joins_list_what_plain_offsets_list(api_client, tree, monkeypatch, params):
+    """The public list (compiled, listing.py): from PlannedPaginator.deferred_from on, a page is
+    its ids by the filters and order alone, then the rows of those ids."""
     for number, product in enumerate(_bulk_products(tree, 23)):
         Product.objects.filter(pk=product.pk).update(name=f"Bulk {number % 7} {number}")
         variants_set(product, price=Decimal(number % 5 + 1))
     plain = _all_pages(api_client, params)
-    monkeypatch.setattr(pagination.DeferredJoinPaginator, "deferred_join_offset", 4)  # from page 2 on
+    monkeypatch.setattr(PlannedPaginator, "deferred_from", 4)  # from page 2 on
 
     with CaptureQueriesContext(connection) as queries:
         deferred = _all_pages(api_client, params)
 
     assert deferred == plain
     assert sorted(plain) == sorted(f"bulk-{n}" for n in range(23))
-    pages = [query["sql"] for query in queries.captured_queries if "first_thumbnail" in query["sql"]]
-    assert len(pages) == 6  # one statement per page, as before
+    statements = [query["sql"] for query in queries.captured_queries if "COUNT(*)" not in query["sql"]]
+    assert len(statements) == 1 + 2 * 5  # page 1 in one statement, then ids and rows for pages 2-6
+    assert "first_thumbnail" in statements[0]
+    ids, rows = statements[1::2], statements[2::2]
+    assert all("first_thumbnail" not in sql and "OFFSET" in sql for sql in ids)
+    assert all("first_thumbnail" in sql and "OFFSET" not in sql for sql in rows)
+
+
+@pytest.mark.parametrize("params", [{}, {"ordering": "-name"}, {"ordering": "price", "category": "hand-tools"}])
+def test_the_sellers_deep_pages_built_as_deferred_joins_list_what_plain_offsets_list(
+    seller_client, seller, tree, monkeypatch, params
+):
+    """The seller's list (a queryset, DeferredJoinPaginator): from deferred_join_offset on, one
+    statement whose page's ids are a subquery."""
+    for number, product in enumerate(_bulk_products(tree, 23)):
+        Product.objects.filter(pk=product.pk).update(name=f"Bulk {number % 7} {number}", store=seller.store)
+        variants_set(product, price=Decimal(number % 5 + 1))
+    path = "/api/v1/seller/products/"
+    plain = _all_pages(seller_client, params, path)
+    monkeypatch.setattr(pagination.DeferredJoinPaginator, "deferred_join_offset", 4)  # from page 2 on
+
+    with CaptureQueriesContext(connection) as queries:
+        deferred = _all_pages(seller_client, params, path)
+
+    assert deferred == plain
+    assert sorted(plain) == sorted(f"bulk-{n}" for n in range(23))
     deferred_join = '"catalog_product"."id" IN (SELECT '
-    assert deferred_join not in pages[0]  # the first page: the compiled listing, LIMIT 4 OFFSET 0
-    assert all("OFFSET" in sql and deferred_join in sql for sql in pages[1:])
+    model_rows = 'SELECT "catalog_product"."id", "catalog_product"."created_at"'
+    pages = [query["sql"] for query in queries.captured_queries if query["sql"].startswith(model_rows)]
+    assert len(pages) == 6  # one statement per page
+    assert deferred_join not in pages[0]
+    assert all(deferred_join in sql for sql in pages[1:])
 
 
-def test_a_deep_page_costs_the_queries_of_the_first(api_client, tree, monkeypatch, django_assert_num_queries):
-    _bulk_products(tree, 30)
-    monkeypatch.setattr(pagination.DeferredJoinPaginator, "deferred_join_offset", 10)
+def test_a_deep_page_costs_one_statement_more_than_the_first(api_client, tree, django_assert_num_queries):
+    _bulk_products(tree, 230)
+    api_client.get(LIST, {"page_size": 10})  # compiled
 
-    with django_assert_num_queries(2):  # count, page
-        response = api_client.get(LIST, {"page": 3, "page_size": 10})
+    with django_assert_num_queries(3):  # count, the page's ids, their rows
+        response = api_client.get(LIST, {"page": 23, "page_size": 10})
 
     assert [row["slug"] for row in response.json()["results"]] == [f"bulk-{n}" for n in range(9, -1, -1)]
     assert response.json()["results"][0]["thumbnail_url"].endswith(".webp")
