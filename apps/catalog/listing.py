@@ -1,7 +1,7 @@
 """The public product list, compiled once per query and run again for every request (issue 14).
 
 Validating the list's parameters (django-filter), building its queryset and compiling it to SQL
-cost a worker more than running the statements (bench/README.md, "compiled listings"). But the
+cost a worker more than running the statements (bench/README.md, "compiled catalogue reads"). But the
 statements of a query string are always the same: the filters name a category or a store by its
 slug inside the SQL (filters.py), never by ids read first. So each worker keeps the compiled
 statements of the MAX_PLANS query strings used last (a ``ListingPlan``) and runs them again with
@@ -38,7 +38,7 @@ from apps.core.pagination import DeepPageNumberPagination, EstimatingPaginator, 
 MAX_PLANS = 256
 # The parameters that make up a listing (the page and its size do not: they are LIMIT and OFFSET).
 PLAN_PARAMS = ("category", "in_stock", "max_price", "min_price", "option", "ordering", "search", "store")
-# Ids that no row has: the slots of the statement that reads a search page's rows (compiled.py).
+# Ids that no row has: the slots of the statement that reads the rows of a page's ids (compiled.py).
 _SLOT_IDS = tuple(-(2**62) - slot for slot in range(200))
 
 
@@ -124,7 +124,7 @@ class ListingPlan:
         return [row[0] for row in found], (found[0][1] if found else 0)
 
     def rows_of(self, connection, ids: list[int]) -> list[dict]:
-        """The listing's rows of ``ids`` (a search page), in that order."""
+        """The listing's rows of ``ids`` (a search page's, a deep page's), in that order."""
         rows = self._rows_by_ids(len(ids)).rows(connection, bind=dict(enumerate(ids)))
         position = {pk: index for index, pk in enumerate(ids)}
         return sorted(rows, key=lambda row: position[row["id"]])
