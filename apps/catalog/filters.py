@@ -151,18 +151,30 @@ def product_search(queryset: QuerySet[Product], text: str) -> QuerySet[Product]:
     return queryset.filter(matches).annotate(relevance=relevance)
 
 
-class CategorySubtreeField(forms.CharField):
-    """A category's slug; an unknown slug is invalid (one query)."""
+class _SlugOfField(forms.CharField):
+    """A slug naming a row that ``exists`` (one query); any other value is invalid."""
 
     default_error_messages = {"invalid_choice": INVALID_CHOICE}
+
+    @staticmethod
+    def exists(slug: str) -> bool:
+        raise NotImplementedError
 
     def clean(self, value):
         slug = super().clean(value)
         if not slug:
             return None
-        if not category_exists(slug):
+        if not self.exists(slug):
             raise forms.ValidationError(self.error_messages["invalid_choice"], code="invalid_choice")
         return slug
+
+
+class CategorySubtreeField(_SlugOfField):
+    """A category's slug."""
+
+    @staticmethod
+    def exists(slug: str) -> bool:
+        return category_exists(slug)
 
 
 class CategorySubtreeFilter(django_filters.Filter):
@@ -192,22 +204,15 @@ def public_store_exists(slug: str) -> bool:
     return Store.objects.filter(slug=slug, is_active=True).exists()
 
 
-class PublicStoreField(forms.CharField):
-    """An active store's slug; any other value is invalid (one query). Not stripped: a slug with
-    spaces names no store."""
-
-    default_error_messages = {"invalid_choice": INVALID_CHOICE}
+class PublicStoreField(_SlugOfField):
+    """An active store's slug. Not stripped: a slug with spaces names no store."""
 
     def __init__(self, **kwargs):
         super().__init__(strip=False, **kwargs)
 
-    def clean(self, value):
-        slug = super().clean(value)
-        if not slug:
-            return None
-        if not public_store_exists(slug):
-            raise forms.ValidationError(self.error_messages["invalid_choice"], code="invalid_choice")
-        return slug
+    @staticmethod
+    def exists(slug: str) -> bool:
+        return public_store_exists(slug)
 
 
 class PublicStoreFilter(django_filters.Filter):

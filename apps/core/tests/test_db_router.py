@@ -217,29 +217,15 @@ def test_postgresql_prepares_what_a_connection_runs_repeatedly_unless_told_not_t
 
 
 def test_a_replica_url_adds_the_mirrored_replica_alias_and_the_router():
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "import json; from django.conf import settings; replica = settings.DATABASES['replica']; "
-            "print(json.dumps([replica['NAME'], replica['TEST'], replica['OPTIONS'], settings.DATABASE_ROUTERS]))",
-        ],
-        cwd=ROOT,
-        env={
-            "PATH": os.environ.get("PATH", ""),
-            "DJANGO_SETTINGS_MODULE": "config.settings",
-            "ENV": "test",
+    replica = _settings_of(
+        {
             "DATABASE_URL": "postgres://app@primary.internal:5432/bazaar",
             "DATABASE_REPLICA_URL": "postgres://app@replica.internal:5432/bazaar",
         },
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+        "[settings.DATABASES['replica'][key] for key in ('NAME', 'TEST', 'OPTIONS')] + [settings.DATABASE_ROUTERS]",
     )
 
-    assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout) == [
+    assert replica == [
         "bazaar",
         {"MIRROR": "default"},
         {"connect_timeout": 5, "server_side_binding": True, "prepare_threshold": 5},
