@@ -9,7 +9,7 @@ databases.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import django_filters
@@ -151,14 +151,19 @@ def product_search(queryset: QuerySet[Product], text: str) -> QuerySet[Product]:
     return queryset.filter(matches).annotate(relevance=relevance)
 
 
+def category_exists(slug: str) -> bool:
+    return Category.objects.filter(slug=slug).exists()
+
+
+def public_store_exists(slug: str) -> bool:
+    return Store.objects.filter(slug=slug, is_active=True).exists()
+
+
 class _SlugOfField(forms.CharField):
     """A slug naming a row that ``exists`` (one query); any other value is invalid."""
 
     default_error_messages = {"invalid_choice": INVALID_CHOICE}
-
-    @staticmethod
-    def exists(slug: str) -> bool:
-        raise NotImplementedError
+    exists: Callable[[str], bool]
 
     def clean(self, value):
         slug = super().clean(value)
@@ -172,9 +177,7 @@ class _SlugOfField(forms.CharField):
 class CategorySubtreeField(_SlugOfField):
     """A category's slug."""
 
-    @staticmethod
-    def exists(slug: str) -> bool:
-        return category_exists(slug)
+    exists = staticmethod(category_exists)
 
 
 class CategorySubtreeFilter(django_filters.Filter):
@@ -196,23 +199,13 @@ def category_subtree_ids(slug: str) -> QuerySet:
     return Category.objects.filter(path__startswith=Subquery(subtree_root)).values("pk")
 
 
-def category_exists(slug: str) -> bool:
-    return Category.objects.filter(slug=slug).exists()
-
-
-def public_store_exists(slug: str) -> bool:
-    return Store.objects.filter(slug=slug, is_active=True).exists()
-
-
 class PublicStoreField(_SlugOfField):
     """An active store's slug. Not stripped: a slug with spaces names no store."""
 
+    exists = staticmethod(public_store_exists)
+
     def __init__(self, **kwargs):
         super().__init__(strip=False, **kwargs)
-
-    @staticmethod
-    def exists(slug: str) -> bool:
-        return public_store_exists(slug)
 
 
 class PublicStoreFilter(django_filters.Filter):

@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from django import forms
 from django.core.paginator import Page
 from django.db import connections, router
 from django.db.models import QuerySet
@@ -38,6 +39,8 @@ from apps.core.pagination import DeepPageNumberPagination, EstimatingPaginator, 
 MAX_PLANS = 256
 # The parameters that make up a listing (the page and its size do not: they are LIMIT and OFFSET).
 PLAN_PARAMS = ("category", "in_stock", "max_price", "min_price", "option", "ordering", "search", "store")
+# The parameters whose validity depends on data: checked again when a reused listing is empty.
+CHECKED_PARAMS = ("category", "store")
 # Ids that no row has: the slots of the statement that reads the rows of a page's ids (compiled.py).
 _SLOT_IDS = tuple(-(2**62) - slot for slot in range(200))
 
@@ -45,11 +48,12 @@ _SLOT_IDS = tuple(-(2**62) - slot for slot in range(200))
 @dataclass
 class ListingPlan:
     """A listing's statements, compiled from ``rows`` (selectors.product_list_public) and run on
-    the connection a request reads from. ``checks`` raise the 400 an unknown slug would."""
+    the connection a request reads from. ``checks`` are the (parameter, value) pairs whose
+    validity depends on data (a category's or a store's slug)."""
 
     rows_queryset: QuerySet
     using: str
-    checks: tuple[Callable[[], None], ...]
+    checks: tuple[tuple[str, str], ...]
     empty: bool = False
     searching: bool = False
     count_statement: tuple[str, tuple] | None = None
@@ -60,7 +64,7 @@ class ListingPlan:
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
-    def compile(cls, rows: QuerySet, *, using: str, checks: tuple[Callable[[], None], ...]) -> ListingPlan:
+    def compile(cls, rows: QuerySet, *, using: str, checks: tuple[tuple[str, str], ...]) -> ListingPlan:
         plan = cls(rows_queryset=rows, using=using, checks=checks)
         if rows.query.is_empty():  # a search without a word: nothing to run
             plan.empty = True
@@ -99,13 +103,14 @@ class ListingPlan:
         return total
 
     def check(self) -> None:
-        """Raise the ValidationError the filters' form would for a slug that names nothing now."""
+        """Raise the ValidationError the filters' form would for a slug that names nothing now:
+        each value cleaned again by its own field of ProductFilter."""
         errors: dict[str, list[str]] = {}
-        for check in self.checks:
+        for name, value in self.checks:
             try:
-                check()
-            except ValidationError as error:
-                errors.update(error.detail)
+                filters.ProductFilter.base_filters[name].field.clean(value)
+            except forms.ValidationError as error:
+                errors[name] = error.messages
         if errors:
             raise ValidationError(errors)
 
@@ -165,7 +170,7 @@ class PlannedPaginator(EstimatingPaginator):
     def page(self, number):
         number = int(number)  # a positive integer: the pagination refused anything else
         offset = (number - 1) * self.per_page
-        if not self.plan.searching or self.plan.empty:
+        if not self.plan.searching:  # an empty plan is not searching either
             number = self.validate_number(number)
             if self.plan.empty:
                 return Page([], number, self)
@@ -215,22 +220,8 @@ def plans_clear() -> None:
         _plans.clear()
 
 
-def _checks(query: Mapping[str, Any]) -> tuple[Callable[[], None], ...]:
-    checks = []
-    category, store = (query.get("category") or "").strip(), query.get("store")  # as the form cleans them
-    if category:
-        checks.append(_slug_check("category", category, filters.category_exists))
-    if store:
-        checks.append(_slug_check("store", store, filters.public_store_exists))
-    return tuple(checks)
-
-
-def _slug_check(name: str, slug: str, exists: Callable[[str], bool]) -> Callable[[], None]:
-    def check() -> None:
-        if not exists(slug):
-            raise ValidationError({name: [filters.INVALID_CHOICE]})
-
-    return check
+def _checks(query: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
+    return tuple((name, query[name]) for name in CHECKED_PARAMS if query.get(name))
 
 
 class PlannedPagination(DeepPageNumberPagination):

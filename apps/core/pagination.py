@@ -101,8 +101,8 @@ def listing_count(
     sql: str,
     params,
     *,
-    exact_limit: int = EXACT_COUNT_LIMIT,
-    estimate_cache_seconds: int = ESTIMATE_CACHE_SECONDS,
+    exact_limit: int,
+    estimate_cache_seconds: int,
     fallback: Callable[[], int],
 ) -> int:
     """The number of rows of a listing compiled to ``sql`` (its filters only: no ordering, one
