@@ -71,9 +71,7 @@ def dead_redis():
 
 def pytest_collection_modifyitems(config, items):
     """Skip tests marked ``postgres`` when the suite runs on another database, saying why."""
-    from django.conf import settings
-
-    if settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    if connection.vendor == "postgresql":
         return
     skip = pytest.mark.skip(
         reason="needs PostgreSQL (row locks, concurrent connections, full-text search); set DATABASE_URL=postgres://..."

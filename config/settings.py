@@ -101,8 +101,14 @@ DATABASE_CONNECT_TIMEOUT = env.int("DATABASE_CONNECT_TIMEOUT", default=5)
 DATABASE_PREPARED_STATEMENTS = env.bool("DATABASE_PREPARED_STATEMENTS", default=True)
 
 
+# Django's PostgreSQL backend, told PostgreSQL's limit of parameters per statement
+# (apps/core/postgresql/base.py).
+POSTGRESQL_ENGINE = "apps.core.postgresql"
+
+
 def _database(config: dict) -> dict:
     if config["ENGINE"] == "django.db.backends.postgresql":
+        config["ENGINE"] = POSTGRESQL_ENGINE
         # Persistent connections, checked before reuse; a dead or unreachable server fails within
         # connect_timeout seconds (answered 503) instead of hanging the worker.
         config["CONN_MAX_AGE"] = DATABASE_CONN_MAX_AGE

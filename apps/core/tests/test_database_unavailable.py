@@ -3,7 +3,7 @@
 import json
 
 import pytest
-from django.db import InterfaceError, OperationalError
+from django.db import InterfaceError, OperationalError, connection
 from django.test import Client, RequestFactory
 
 from apps.core import apis
@@ -89,7 +89,7 @@ def test_other_errors_still_answer_500():
 
 def test_postgresql_connections_fail_fast_and_are_health_checked(settings):
     database = settings.DATABASES["default"]
-    if database["ENGINE"] != "django.db.backends.postgresql":
+    if connection.vendor != "postgresql":
         pytest.skip("connection options of PostgreSQL")
 
     assert database["OPTIONS"]["connect_timeout"] == 5

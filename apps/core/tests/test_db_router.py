@@ -211,6 +211,8 @@ def test_postgresql_prepares_what_a_connection_runs_repeatedly_unless_told_not_t
     if prepared is not None:
         env["DATABASE_PREPARED_STATEMENTS"] = prepared
     assert _settings_of(env, "settings.DATABASES['default']['OPTIONS']") == options
+    # Django's backend told PostgreSQL's limit of parameters (apps/core/postgresql/base.py).
+    assert _settings_of(env, "settings.DATABASES['default']['ENGINE']") == "apps.core.postgresql"
     assert _settings_of({**env, "DATABASE_URL": "sqlite:///x.sqlite3"}, "settings.DATABASES['default']['OPTIONS']") == {
         "timeout": 20
     }
