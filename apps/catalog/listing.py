@@ -34,13 +34,18 @@ from apps.catalog.cache import list_query_key
 from apps.catalog.compiled import Compiled
 from apps.catalog.models import Product
 from apps.catalog.pagination import search_page_sql
-from apps.core.pagination import DeepPageNumberPagination, EstimatingPaginator, listing_count
+from apps.core.pagination import DeepPageNumberPagination, EstimatingPaginator, capped_count_sql, listing_count
 
 MAX_PLANS = 256
 # The parameters that make up a listing (the page and its size do not: they are LIMIT and OFFSET).
 PLAN_PARAMS = ("category", "in_stock", "max_price", "min_price", "option", "ordering", "search", "store")
 # The parameters whose validity depends on data: checked again when a reused listing is empty.
 CHECKED_PARAMS = ("category", "store")
+# The parameters whose rows' membership moves the catalogue's listing version (migration
+# catalog 0008): a listing filtered by these alone keeps its exact count until the version moves.
+# Not ``in_stock`` (every checkout changes stock), ``option`` (variants) or ``search`` (names).
+VERSIONED_PARAMS = ("category", "max_price", "min_price", "ordering", "store")
+LISTING_VERSION_TABLE = "catalog_listing_version"
 # Ids that no row has: the slots of the statement that reads the rows of a page's ids (compiled.py).
 _SLOT_IDS = tuple(-(2**62) - slot for slot in range(200))
 
@@ -60,12 +65,18 @@ class ListingPlan:
     page_statement: Compiled | None = None
     ids_statement: Compiled | None = None
     search_statement: tuple[str, tuple] | None = None
+    # Counted against the listing version (PostgreSQL, VERSIONED_PARAMS only): the last count
+    # capped at the exact limit, with the version it was counted at.
+    versioned: bool = False
+    _counted: tuple[int, int] | None = None
     _by_ids: dict[int, Compiled] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
-    def compile(cls, rows: QuerySet, *, using: str, checks: tuple[tuple[str, str], ...]) -> ListingPlan:
-        plan = cls(rows_queryset=rows, using=using, checks=checks)
+    def compile(
+        cls, rows: QuerySet, *, using: str, checks: tuple[tuple[str, str], ...], versioned: bool = False
+    ) -> ListingPlan:
+        plan = cls(rows_queryset=rows, using=using, checks=checks, versioned=versioned)
         if rows.query.is_empty():  # a search without a word: nothing to run
             plan.empty = True
             return plan
@@ -90,17 +101,47 @@ class ListingPlan:
         if self.empty:
             return 0
         sql, params = self.count_statement
-        total = listing_count(
-            connection,
-            sql,
-            params,
-            exact_limit=exact_limit,
-            estimate_cache_seconds=estimate_cache_seconds,
-            fallback=lambda: self.exact_count(connection.alias),
-        )
+        capped = self._versioned_count(connection, exact_limit) if self.versioned else None
+        if capped is not None and capped <= exact_limit:
+            total = capped
+        else:
+            total = listing_count(
+                connection,
+                sql,
+                params,
+                exact_limit=exact_limit,
+                estimate_cache_seconds=estimate_cache_seconds,
+                fallback=lambda: self.exact_count(connection.alias),
+                capped=capped,
+            )
         if total == 0:
             self.check()
         return total
+
+    def _versioned_count(self, connection, exact_limit: int) -> int | None:
+        """The listing's count capped at ``exact_limit + 1``, in one statement with the listing
+        version: the count kept from an earlier request while the version has not moved (no
+        count runs), else counted now in the version's snapshot. None without a version (not
+        PostgreSQL, or its row is gone) and inside a transaction, whose own changes move the
+        version only when it commits (deferred triggers): count as usual."""
+        if connection.vendor != "postgresql" or connection.in_atomic_block:
+            return None
+        sql, params = self.count_statement
+        counted = self._counted
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT value, CASE WHEN value = %s THEN NULL ELSE ({capped_count_sql(sql, exact_limit)}) END "  # noqa: S608
+                f"FROM {LISTING_VERSION_TABLE} WHERE id = 1",
+                [counted[0] if counted else -1, *params],
+            )
+            row = cursor.fetchone()
+        if row is None:
+            return None
+        version, capped = row
+        if capped is None:  # unchanged since it was counted
+            return counted[1]
+        self._counted = (version, capped)
+        return capped
 
     def check(self) -> None:
         """Raise the ValidationError the filters' form would for a slug that names nothing now:
@@ -206,7 +247,8 @@ def product_list_planned(*, query: Mapping[str, Any]) -> ListingPlan:
             _plans.move_to_end(key)
             return plan
     rows = selectors.product_list_public(filters=query)  # validates: raises ValidationError
-    plan = ListingPlan.compile(rows, using=using, checks=_checks(query))
+    versioned = all(name in VERSIONED_PARAMS for name in PLAN_PARAMS if name in query)
+    plan = ListingPlan.compile(rows, using=using, checks=_checks(query), versioned=versioned)
     with _plans_lock:
         _plans[key] = plan
         while len(_plans) > MAX_PLANS:

@@ -96,6 +96,12 @@ class EstimatingPaginator(Paginator):
         )
 
 
+def capped_count_sql(sql: str, limit: int) -> str:
+    """COUNT(*) of the rows of ``sql``, at most ``limit + 1`` of them."""
+    # Django compiled ``sql`` with every value bound as a parameter; ``limit`` is an int.
+    return f"SELECT COUNT(*) FROM ({sql} LIMIT {int(limit) + 1}) capped"  # noqa: S608
+
+
 def listing_count(
     connection,
     sql: str,
@@ -104,10 +110,12 @@ def listing_count(
     exact_limit: int,
     estimate_cache_seconds: int,
     fallback: Callable[[], int],
+    capped: int | None = None,
 ) -> int:
     """The number of rows of a listing compiled to ``sql`` (its filters only: no ordering, one
     column): exact up to ``exact_limit``, PostgreSQL's estimate beyond (cached), ``fallback()``
-    (an exact count) where there is no estimate."""
+    (an exact count) where there is no estimate. ``capped``: the count capped at
+    ``exact_limit + 1``, when the caller has it (the statement is not run again)."""
     key = ""
     if estimate_cache_seconds:
         digest = hashlib.sha256(f"{connection.alias}|{sql}|{params!r}".encode()).hexdigest()
@@ -116,10 +124,10 @@ def listing_count(
         if cached is not None:
             return cached
     limit = int(exact_limit)
-    with connection.cursor() as cursor:
-        # Django compiled ``sql`` with every value bound as a parameter; ``limit`` is an int.
-        cursor.execute(f"SELECT COUNT(*) FROM ({sql} LIMIT {limit + 1}) capped", params)  # noqa: S608
-        capped = cursor.fetchone()[0]
+    if capped is None:
+        with connection.cursor() as cursor:
+            cursor.execute(capped_count_sql(sql, limit), params)
+            capped = cursor.fetchone()[0]
     if capped <= limit:
         return capped
     estimate = _explain_rows(connection, sql, params)
