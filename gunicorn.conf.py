@@ -3,6 +3,7 @@
 Like Django's settings, this reads `.env.<ENV>` under the real environment (config/env.py).
 """
 
+import contextlib
 import multiprocessing
 import os
 from pathlib import Path
@@ -29,6 +30,9 @@ preload_app = env.bool("GUNICORN_PRELOAD", default=True)
 # the memory a leak could take; the jitter keeps the workers from restarting together.
 max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "5000"))
 max_requests_jitter = int(os.environ.get("GUNICORN_MAX_REQUESTS_JITTER", str(max_requests // 2)))
+# Seconds between two workers' replacements: a worker reaching its bound less than this after a
+# sibling retired serves a few more requests first (config/restarts.py); 0 lets them coincide.
+restart_spacing = float(os.environ.get("GUNICORN_RESTART_SPACING", "3"))
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-")
 # The common log format plus duration (seconds) and the request id the app answered with, so an
 # access line can be matched with the application's log records.
@@ -73,6 +77,14 @@ def when_ready(server):
         get_resolver()._populate()
 
 
+def pre_request(worker, req):
+    """Replace one worker at a time (config/restarts.py)."""
+    if restart_spacing > 0 and worker.nr + 1 >= worker.max_requests:
+        from config.restarts import spaced_retirement
+
+        spaced_retirement(worker, spacing=restart_spacing)
+
+
 def pre_fork(server, worker):
     """A forked worker must not share a database or Redis connection with the master or its
     siblings: close any the master holds (it should hold none) before forking."""
@@ -82,6 +94,14 @@ def pre_fork(server, worker):
 
         connections.close_all()
         caches.close_all()
+
+
+def on_exit(server):
+    """The master's last act: remove the file its workers spaced their replacements with."""
+    from config.restarts import restarts_file
+
+    with contextlib.suppress(OSError):
+        os.remove(restarts_file(os.getpid()))
 
 
 def child_exit(server, worker):
