@@ -12,6 +12,7 @@ from decimal import Decimal
 import pytest
 from django.db import connection, transaction
 from django.db.models import F
+from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from apps.accounts.models import Store
@@ -20,6 +21,7 @@ from apps.catalog import listing
 from apps.catalog.models import Category, Product, Variant
 from apps.catalog.services import category_update
 from apps.catalog.tests.factories import CategoryFactory, ProductFactory, variants_set
+from apps.core import pagination
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -152,3 +154,21 @@ def test_listings_with_filters_the_version_does_not_cover_are_counted_every_time
         assert not listing.product_list_planned(query=params).versioned, params
     for params in LISTINGS:
         assert listing.product_list_planned(query=params).versioned, params
+
+
+def test_a_listing_over_the_exact_limit_is_estimated_without_counting_twice(catalogue, monkeypatch):
+    monkeypatch.setattr(pagination.EstimatingPaginator, "exact_count_limit", 3)
+    with CaptureQueriesContext(connection) as first:
+        estimated = count()
+    with CaptureQueriesContext(connection) as again:
+        assert count() == estimated >= 4
+
+    # The version with the capped count (4 > 3), the planner's estimate, the page; then the
+    # version alone (the capped count kept) with the estimate remembered, and the page.
+    assert [query["sql"][:13] for query in first.captured_queries] == [
+        "SELECT value,",
+        "EXPLAIN (FORM",
+        'SELECT "catal',
+    ]
+    assert [query["sql"][:13] for query in again.captured_queries] == ["SELECT value,", 'SELECT "catal']
+    assert sum("COUNT(*)" in query["sql"] for query in first.captured_queries) == 1
