@@ -65,10 +65,10 @@ class ListingPlan:
     page_statement: Compiled | None = None
     ids_statement: Compiled | None = None
     search_statement: tuple[str, tuple] | None = None
-    # Counted against the listing version (PostgreSQL, VERSIONED_PARAMS only): the last count
-    # capped at the exact limit, with the version it was counted at.
+    # Counted against the listing version (PostgreSQL, VERSIONED_PARAMS only): the version, the
+    # exact limit and the count capped at it, as last counted.
     versioned: bool = False
-    _counted: tuple[int, int] | None = None
+    _counted: tuple[int, int, int] | None = None
     _by_ids: dict[int, Compiled] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -128,6 +128,8 @@ class ListingPlan:
             return None
         sql, params = self.count_statement
         counted = self._counted
+        if counted is not None and counted[1] != exact_limit:  # capped at another limit
+            counted = None
         with connection.cursor() as cursor:
             cursor.execute(
                 f"SELECT value, CASE WHEN value = %s THEN NULL ELSE ({capped_count_sql(sql, exact_limit)}) END "  # noqa: S608
@@ -139,8 +141,8 @@ class ListingPlan:
             return None
         version, capped = row
         if capped is None:  # unchanged since it was counted
-            return counted[1]
-        self._counted = (version, capped)
+            return counted[2]
+        self._counted = (version, exact_limit, capped)
         return capped
 
     def check(self) -> None:

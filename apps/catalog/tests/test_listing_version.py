@@ -172,3 +172,6 @@ def test_a_listing_over_the_exact_limit_is_estimated_without_counting_twice(cata
     ]
     assert [query["sql"][:13] for query in again.captured_queries] == ["SELECT value,", 'SELECT "catal']
     assert sum("COUNT(*)" in query["sql"] for query in first.captured_queries) == 1
+    # A count kept at one limit is never read at another: "more than 3" is not an exact 4.
+    monkeypatch.setattr(pagination.EstimatingPaginator, "exact_count_limit", 10)
+    assert count() == 6
