@@ -10,6 +10,9 @@ paths name subtrees). Not a product's stock, name or rating, so checkouts never 
 The row triggers are deferred constraint triggers: the version row is updated at commit, once per
 transaction (a transaction-local setting remembers it), after every other lock the transaction
 takes, so it adds no lock-order deadlock and holds its lock only while the transaction commits.
+Their events wait for the commit too, and PostgreSQL refuses to ALTER a table with pending trigger
+events: a later migration that writes products, stores or categories and then alters one of those
+tables runs SET CONSTRAINTS ALL IMMEDIATE in between (docs/development.md, "Migrations").
 """
 
 from django.db import migrations
