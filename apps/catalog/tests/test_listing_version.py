@@ -7,6 +7,8 @@ count read inside a transaction (a test's, say) never comes from what was kept."
 
 from __future__ import annotations
 
+import threading
+import time
 from decimal import Decimal
 
 import pytest
@@ -175,3 +177,36 @@ def test_a_listing_over_the_exact_limit_is_estimated_without_counting_twice(cata
     # A count kept at one limit is never read at another: "more than 3" is not an exact 4.
     monkeypatch.setattr(pagination.EstimatingPaginator, "exact_count_limit", 10)
     assert count() == 6
+
+
+def test_the_version_row_adds_no_lock_order_deadlock(catalogue):
+    """Two transactions each change a product the other then needs. Were the version moved at
+    each change, the first would hold the version row while waiting for the second's product and
+    the second would wait for the version row: a deadlock. Moved at commit, the first waits for
+    the second to commit and both succeed."""
+    first_product, second_product = Product.objects.get(slug="item-0"), Product.objects.get(slug="item-1")
+    standing = version()
+    changed, errors = threading.Event(), []
+
+    def second() -> None:
+        try:
+            with transaction.atomic():
+                Product.objects.filter(pk=second_product.pk).update(status=Product.Status.ARCHIVED)
+                changed.set()
+                time.sleep(0.5)  # the first transaction now waits for this product's row
+        except Exception as error:  # noqa: BLE001 - reported by the assertion below
+            errors.append(error)
+        finally:
+            connection.close()
+
+    with transaction.atomic():
+        Product.objects.filter(pk=first_product.pk).update(status=Product.Status.ARCHIVED)
+        thread = threading.Thread(target=second)
+        thread.start()
+        assert changed.wait(5), "the second transaction waited for the version row"
+        Product.objects.filter(pk=second_product.pk).update(price=Decimal("9.99"))
+    thread.join(10)
+
+    assert errors == []
+    assert version() == standing + 2
+    assert count() == 4
