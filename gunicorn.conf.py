@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 
 from config import env as env_loader
+from config.restarts import restarts_file, spaced_retirement
 
 ENV, env = env_loader.load(Path(__file__).resolve().parent)
 
@@ -79,10 +80,7 @@ def when_ready(server):
 
 def pre_request(worker, req):
     """Replace one worker at a time (config/restarts.py)."""
-    if restart_spacing > 0 and worker.nr + 1 >= worker.max_requests:
-        from config.restarts import spaced_retirement
-
-        spaced_retirement(worker, spacing=restart_spacing)
+    spaced_retirement(worker, spacing=restart_spacing)
 
 
 def pre_fork(server, worker):
@@ -98,8 +96,6 @@ def pre_fork(server, worker):
 
 def on_exit(server):
     """The master's last act: remove the file its workers spaced their replacements with."""
-    from config.restarts import restarts_file
-
     with contextlib.suppress(OSError):
         os.remove(restarts_file(os.getpid()))
 
