@@ -43,6 +43,10 @@ from apps.orders.models import OrderLine  # noqa: E402
 
 ADDRESS = {"full_name": "Bench Buyer", "line1": "1 Load St", "city": "Benchville", "country": "US"}
 SCARCE_STOCK = 40
+# The statements of an add to cart and of a one-line checkout + pay, less the user's read that
+# authentication does (tests pin them: apps/cart/tests, apps/checkout/tests): the floor phase's.
+FLOOR_ADD_STATEMENTS = 7
+FLOOR_CHECKOUT_STATEMENTS = 31
 
 
 def buyers_with_tokens(count: int) -> list[str]:
@@ -165,6 +169,13 @@ def main() -> None:
         "(server, database backends, this client), a figure the machine's other load does not change much.",
     )
     parser.add_argument(
+        "--floor",
+        action="store_true",
+        help="also run the floor phase (needs bench.urls): per buyer, two POSTs to /bench/floor/ with the add's "
+        "and the checkout's bodies and statement counts, statements compiled by hand (no ORM, no serializer); "
+        "printed with the checkout phase's database CPU: the most paid orders a second this stack could reach.",
+    )
+    parser.add_argument(
         "--empty-cart-each-time",
         action="store_true",
         help="DELETE the cart before every checkout, as before issue 14 (three requests per order, not two).",
@@ -220,9 +231,20 @@ def main() -> None:
             return 599
         return response.status_code
 
+    def floor(session: requests.Session, index: int) -> int:
+        floor_url = f"{args.base}/bench/floor/?statements="
+        added = session.post(f"{floor_url}{FLOOR_ADD_STATEMENTS}", json={**lines[0], "quantity": 1})
+        if added.status_code != 201:
+            return added.status_code
+        body = {"shipping_address": ADDRESS, "payment_method": "pm_card_visa"}
+        return session.post(f"{floor_url}{FLOOR_CHECKOUT_STATEMENTS}", json=body).status_code
+
     requests.get(f"{url}/products/", timeout=10)  # warm up
     results = []
-    for name, step in (("add-to-cart", add_to_cart), ("checkout+pay", checkout_and_pay)):
+    phases = [("add-to-cart", add_to_cart), ("checkout+pay", checkout_and_pay)]
+    if args.floor:
+        phases.append(("floor", floor))
+    for name, step in phases:
         with CpuMeter(args.server_pid) as meter:
             result = hammer(name, tokens, args.seconds, step)
         result["cpu"] = meter.seconds
@@ -244,6 +266,16 @@ def main() -> None:
                 f"database={per['database']:.1f} client={per['client']:.1f} total={sum(per.values()):.1f} "
                 f"(2 cores: at most {2000 / sum(per.values()):.0f}/s)"
             )
+    if args.floor and args.server_pid and results[2]["ok"] and results[1]["ok"]:
+        floor_ok, paid = results[2], results[1]
+        per = {part: seconds * 1000 / floor_ok["ok"] for part, seconds in floor_ok["cpu"].items()}
+        database = paid["cpu"]["database"] * 1000 / paid["ok"]
+        total = per["server"] + per["client"] + database
+        print(
+            f"checkout {args.label} phase=floor cpu_ms_per_paid_order: server={per['server']:.1f} "
+            f"client={per['client']:.1f} + checkout+pay's database={database:.1f} total={total:.1f} "
+            f"(2 cores: at most {2000 / total:.0f} paid orders/s with no ORM or serializer work at all)"
+        )
     print(
         f"checkout {args.label} scarce_stock={SCARCE_STOCK} left={stock} sold={sold} "
         f"oversold={sold + stock != SCARCE_STOCK}"

@@ -1,9 +1,20 @@
-"""The app's URLs plus /bench/ceiling/: a bare Django view (no DRF, no database) answering a JSON
-body of ``?bytes=N`` bytes (default 7400, at most 1 MB) through the same middleware and gunicorn:
-the framework's ceiling for a response of that size."""
+"""The app's URLs plus two bench-only views, served through the same middleware and gunicorn:
 
+- /bench/ceiling/: a bare Django view (no DRF, no database) answering a JSON body of ``?bytes=N``
+  bytes (default 7400, at most 1 MB): the framework's ceiling for a response of that size.
+- /bench/floor/ (POST): the least an authenticated API write can cost on this stack (issue 14's
+  checkout floor, bench/checkout.py ``--floor``): DRF with the project's JWT authentication,
+  parser and renderer, and ``?statements=N`` statements (at most 100) compiled by hand, run in
+  one transaction, as a view that did no ORM or serializer work at all would run them.
+"""
+
+from django.db import connection, transaction
 from django.http import HttpResponse
 from django.urls import path
+from rest_framework import status
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from config.urls import handler404, handler500  # noqa: F401
 from config.urls import urlpatterns as app_urlpatterns
@@ -24,4 +35,23 @@ def ceiling(request):
     return HttpResponse(body, content_type="application/json")
 
 
-urlpatterns = [path("bench/ceiling/", ceiling), *app_urlpatterns]
+MAX_FLOOR_STATEMENTS = 100
+FLOOR_STATEMENT = "SELECT CAST(%s AS INTEGER)"
+
+
+class FloorApi(APIView):
+    def post(self, request):
+        try:
+            statements = int(request.query_params.get("statements", "0"))
+        except ValueError:
+            statements = -1
+        if not 0 <= statements <= MAX_FLOOR_STATEMENTS:
+            raise ValidationError({"statements": [f"A whole number from 0 to {MAX_FLOOR_STATEMENTS}."]})
+        with transaction.atomic(), connection.cursor() as cursor:
+            for number in range(statements):
+                cursor.execute(FLOOR_STATEMENT, [number])
+                cursor.fetchone()
+        return Response({"statements": statements, "fields": sorted(request.data)}, status=status.HTTP_201_CREATED)
+
+
+urlpatterns = [path("bench/ceiling/", ceiling), path("bench/floor/", FloorApi.as_view()), *app_urlpatterns]
