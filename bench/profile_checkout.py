@@ -83,6 +83,7 @@ def main() -> None:
     parser.add_argument("--key", action="store_true", help="send an Idempotency-Key with each checkout")
     parser.add_argument("--statements", action="store_true")
     parser.add_argument("--profile", help="write a pyinstrument HTML profile here (and print its text)")
+    parser.add_argument("--cprofile", type=int, metavar="N", help="print cProfile's top N functions by cumulative time")
     args = parser.parse_args()
     logging.disable(logging.INFO)
 
@@ -132,6 +133,14 @@ def main() -> None:
         from pyinstrument import Profiler
 
         profiler = Profiler(interval=0.0005)
+    elif args.cprofile:
+        # bench/profile.py would shadow the standard library's profile module, which cProfile imports.
+        here = Path(__file__).resolve().parent
+        sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != here]
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.start, profiler.stop = profiler.enable, profiler.disable
     timings, in_database, cpu = [], [], []
     clock = Clock()
     spent = {"cart_python": 0.0, "cart_database": 0.0, "checkout_database": 0.0}
@@ -168,9 +177,13 @@ def main() -> None:
     if args.statements:
         for index, (seconds, sql) in enumerate(clock.statements, 1):
             print(f"{index:3} {seconds * 1000:6.2f} ms  {sql[:160]}")
-    if profiler:
+    if args.profile:
         Path(args.profile).write_text(profiler.output_html())
         print(profiler.output_text(unicode=False, color=False, show_all=False))
+    elif args.cprofile:
+        import pstats
+
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(args.cprofile)
 
 
 if __name__ == "__main__":

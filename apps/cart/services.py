@@ -6,7 +6,9 @@ cart takes no stock; stock is checked against the variant's, and taken only at c
 
 from __future__ import annotations
 
-from django.db import transaction
+from typing import Any
+
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.models import Count, FilteredRelation, OuterRef, Q, Subquery
 from django.utils import timezone
 from rest_framework.exceptions import ValidationError
@@ -15,6 +17,7 @@ from apps.accounts.models import User
 from apps.cart.exceptions import OwnProduct, VariantRequired
 from apps.cart.locks import lock_cart
 from apps.cart.models import MAX_LINES, MAX_QUANTITY_PER_LINE, Cart, CartItem
+from apps.catalog.compiled import Compiled
 from apps.catalog.exceptions import OutOfStock
 from apps.catalog.models import Product, Variant, options_key
 from apps.core.exceptions import NotFound
@@ -27,24 +30,68 @@ def _for_sale(product: Product) -> bool:
     return product.status == Product.Status.ACTIVE and product.store.is_active
 
 
-def _product_with_line(*, cart: Cart, slug: str, sku: str | None) -> Product | None:
-    """The product ``slug`` with its store, in one query, and with what adding to ``cart`` needs:
-    ``chosen``, its variant ``sku`` (without a sku, its variant without options; None when it has no
-    such variant); ``line_quantity``, the quantity of the cart's line of that variant (None: no
-    line); ``line_count``, the cart's number of lines (None: none)."""
-    chosen = Q(variants__sku=sku) if sku is not None else Q(variants__options_key=NO_OPTIONS_KEY)
-    lines = CartItem.objects.filter(cart_id=cart.pk)
-    return (
-        Product.objects.filter(slug=slug)
-        .annotate(chosen=FilteredRelation("variants", condition=chosen))
-        .select_related("store", "chosen")
-        .defer("description", "search_vector")
-        .annotate(
-            line_quantity=Subquery(lines.filter(variant_id=OuterRef("chosen__id")).values("quantity")[:1]),
-            line_count=Subquery(lines.order_by().values("cart_id").annotate(n=Count("pk")).values("n")),
+# The markers the add's product statement is compiled with (apps.catalog.compiled slots): values
+# no request sends, each bound once.
+_SLOT_SLUG, _SLOT_SKU = "\x00slug", "\x00sku"
+_SLOT_LINE_CART, _SLOT_COUNT_CART = -(2**62), -(2**62) - 1
+_PRODUCT_WITH_LINE: dict[tuple[str, bool], Compiled] = {}
+
+
+def _product_with_line_statement(*, using: str, by_sku: bool) -> Compiled:
+    """The product of a slug with its store, its chosen variant (by sku, or the one without
+    options), that variant's line in a cart and the cart's number of lines, in one statement,
+    compiled once per database and kind of choice (issue 14: building it cost more than running it)."""
+    statement = _PRODUCT_WITH_LINE.get((using, by_sku))
+    if statement is None:
+        chosen = Q(variants__sku=_SLOT_SKU) if by_sku else Q(variants__options_key=NO_OPTIONS_KEY)
+        line = CartItem.objects.filter(cart_id=_SLOT_LINE_CART, variant_id=OuterRef("chosen__id"))
+        count = CartItem.objects.filter(cart_id=_SLOT_COUNT_CART).order_by().values("cart_id")
+        queryset = (
+            Product.objects.filter(slug=_SLOT_SLUG)
+            .annotate(chosen=FilteredRelation("variants", condition=chosen))
+            .annotate(
+                line_quantity=Subquery(line.values("quantity")[:1]),
+                line_count=Subquery(count.annotate(n=Count("pk")).values("n")),
+            )
+            .values(*PRODUCT_WITH_LINE_COLUMNS)
         )
-        .first()
-    )
+        slots = {"slug": _SLOT_SLUG, "line_cart": _SLOT_LINE_CART, "count_cart": _SLOT_COUNT_CART}
+        if by_sku:
+            slots["sku"] = _SLOT_SKU
+        statement = _PRODUCT_WITH_LINE[(using, by_sku)] = Compiled.of(queryset, using=using, slots=slots)
+    return statement
+
+
+PRODUCT_WITH_LINE_COLUMNS = (
+    "pk",
+    "slug",
+    "name",
+    "status",
+    "options",
+    "store__is_active",
+    "store__owner_id",
+    "chosen__id",
+    "chosen__sku",
+    "chosen__options",
+    "chosen__stock",
+    "chosen__is_active",
+    "line_quantity",
+    "line_count",
+)
+
+
+def _product_with_line(*, cart: Cart, slug: str, sku: str | None) -> dict[str, Any] | None:
+    """The product ``slug`` with what adding to ``cart`` needs (PRODUCT_WITH_LINE_COLUMNS), read on
+    the primary inside the add's transaction: ``chosen__*``, its variant ``sku`` (without a sku, its
+    variant without options; None when it has no such variant); ``line_quantity``, the quantity of
+    the cart's line of that variant (None: no line); ``line_count``, the cart's number of lines
+    (None: none)."""
+    connection = connections[DEFAULT_DB_ALIAS]
+    bind = {"slug": slug, "line_cart": cart.pk, "count_cart": cart.pk}
+    if sku is not None:
+        bind["sku"] = sku
+    rows = _product_with_line_statement(using=connection.alias, by_sku=sku is not None).rows(connection, bind=bind)
+    return rows[0] if rows else None
 
 
 def _variant_label(product: Product, variant: Variant) -> str:
@@ -75,26 +122,29 @@ def cart_item_add(*, user: User, product_slug: str, quantity: int, variant_sku: 
     (more than the variant's stock, counting what the line holds). Nothing changes when it raises.
     Six statements, SAVEPOINT and RELEASE included: the cart's lock, the product, one write."""
     cart = lock_cart(user=user)
-    product = _product_with_line(cart=cart, slug=product_slug, sku=variant_sku)
-    if product is None or not _for_sale(product):
+    found = _product_with_line(cart=cart, slug=product_slug, sku=variant_sku)
+    if found is None or found["status"] != Product.Status.ACTIVE or not found["store__is_active"]:
         raise NotFound("Product not found.")
-    if product.store.owner_id == user.pk:
+    if found["store__owner_id"] == user.pk:
         raise OwnProduct()
-    if variant_sku is None and product.options:
+    if variant_sku is None and found["options"]:
         raise VariantRequired()
-    variant = getattr(product, "chosen", None)  # not set when the join found no variant
-    if variant is None or not variant.is_active:
+    if found["chosen__id"] is None or not found["chosen__is_active"]:  # no such variant, or inactive
         raise NotFound("Variant not found.")
-    total = quantity + (product.line_quantity or 0)
+    product = Product(pk=found["pk"], slug=found["slug"], name=found["name"], options=found["options"])
+    variant = Variant(
+        pk=found["chosen__id"], sku=found["chosen__sku"], options=found["chosen__options"], stock=found["chosen__stock"]
+    )
+    total = quantity + (found["line_quantity"] or 0)
     if total > MAX_QUANTITY_PER_LINE:
         raise ValidationError({"quantity": [f"At most {MAX_QUANTITY_PER_LINE} of one product per cart line."]})
-    if product.line_quantity is None and (product.line_count or 0) >= MAX_LINES:
+    if found["line_quantity"] is None and (found["line_count"] or 0) >= MAX_LINES:
         raise ValidationError({"product": [f"A cart holds at most {MAX_LINES} different products."]})
     _check_stock(product=product, variant=variant, quantity=total)
-    if product.line_quantity is None:
-        CartItem.objects.create(cart=cart, product=product, variant=variant, quantity=total)
+    if found["line_quantity"] is None:
+        CartItem.objects.create(cart=cart, product_id=product.pk, variant_id=variant.pk, quantity=total)
     else:
-        CartItem.objects.filter(cart=cart, variant=variant).update(quantity=total, updated_at=timezone.now())
+        CartItem.objects.filter(cart=cart, variant_id=variant.pk).update(quantity=total, updated_at=timezone.now())
     return cart
 
 

@@ -504,6 +504,31 @@ def test_add_has_a_fixed_query_budget(buyer_client, buyer, django_assert_max_num
     assert response.status_code == 201
 
 
+def test_the_add_compiles_its_product_statement_once_per_kind_of_choice(buyer, monkeypatch):
+    """Adds of other products, skus and carts run the statements compiled by the first add by sku
+    and the first add without one, each bound to its own values (issue 14)."""
+    from apps.cart import services
+    from apps.catalog.compiled import Compiled
+
+    compiled = []
+    compile_once = Compiled.of.__func__
+    monkeypatch.setattr(services, "_PRODUCT_WITH_LINE", {})
+    monkeypatch.setattr(
+        Compiled, "of", classmethod(lambda cls, *a, **k: compiled.append(1) or compile_once(cls, *a, **k))
+    )
+    teapot, kettle = ProductFactory(slug="teapot", stock=5), ProductFactory(slug="kettle", stock=5)
+    other = UserFactory()
+
+    cart_item_add(user=buyer, product_slug="teapot", quantity=1)
+    cart_item_add(user=buyer, product_slug="kettle", quantity=2)
+    cart_item_add(user=other, product_slug="kettle", variant_sku=kettle.variants.get().sku, quantity=3)
+    cart_item_add(user=buyer, product_slug="teapot", variant_sku=teapot.variants.get().sku, quantity=4)
+
+    assert len(compiled) == 2
+    assert lines_of(buyer) == [("teapot", 5), ("kettle", 2)]
+    assert lines_of(other) == [("kettle", 3)]
+
+
 def test_the_first_add_makes_the_cart_within_budget(buyer_client, buyer, django_assert_max_num_queries):
     ProductFactory(slug="first")
 
