@@ -75,6 +75,32 @@ class Clock:
             self.statements.append((time.perf_counter() - started, sql))
 
 
+# Where a function's own time is counted (the first prefix its file's path contains wins).
+PACKAGES = (
+    ("django/db/models/", "Django ORM: building, compiling querysets, making rows and instances"),
+    ("django/db/backends/", "Django database layer (cursor wrappers, transactions)"),
+    ("psycopg/", "psycopg (sending statements, waiting for and reading answers)"),
+    ("rest_framework/", "Django REST framework (views, parsers, serializers)"),
+    ("django/template/", "Django templates (the paid mails)"),
+    ("celery/", "Celery (tasks run inline without a broker)"),
+    ("django/", "Django, the rest (request handling, middleware, signals, utils)"),
+    ("/apps/", "Bazaar's own code"),
+    ("site-packages/", "other libraries (simplejwt, jwt, axes, otp, orjson, ...)"),
+)
+
+
+def print_by_package(stats, *, calls: int) -> None:
+    """The profile's own time (tottime) per package, in ms per checkout and as a share."""
+    totals: dict[str, float] = {}
+    for (filename, _, _), (_, _, own, _, _) in stats.stats.items():
+        label = next((name for prefix, name in PACKAGES if prefix in filename), "Python itself (builtins, stdlib)")
+        totals[label] = totals.get(label, 0.0) + own
+    whole = sum(totals.values())
+    print(f"own time by package, per checkout ({calls} calls, under cProfile: about twice the real time):")
+    for label, seconds in sorted(totals.items(), key=lambda item: -item[1]):
+        print(f"  {seconds * 1000 / calls:6.2f} ms  {seconds / whole:6.1%}  {label}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeat", type=int, default=50)
@@ -84,6 +110,11 @@ def main() -> None:
     parser.add_argument("--statements", action="store_true")
     parser.add_argument("--profile", help="write a pyinstrument HTML profile here (and print its text)")
     parser.add_argument("--cprofile", type=int, metavar="N", help="print cProfile's top N functions by cumulative time")
+    parser.add_argument(
+        "--by-package",
+        action="store_true",
+        help="with --cprofile: also the calls' own time summed by where the code lives (Django's ORM, DRF, ...)",
+    )
     args = parser.parse_args()
     logging.disable(logging.INFO)
 
@@ -183,7 +214,10 @@ def main() -> None:
     elif args.cprofile:
         import pstats
 
-        pstats.Stats(profiler).sort_stats("cumulative").print_stats(args.cprofile)
+        stats = pstats.Stats(profiler)
+        stats.sort_stats("cumulative").print_stats(args.cprofile)
+        if args.by_package:
+            print_by_package(stats, calls=args.repeat)
 
 
 if __name__ == "__main__":

@@ -65,5 +65,6 @@ echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$RESULTS/summary
 .venv/bin/python bench/summarize.py "$RESULTS/summary.txt" | tee "$RESULTS/ratios.txt"
 
 # Checkout: add to cart, then checkout + pay, with $CONNECTIONS concurrent buyers; fails on oversell.
+# With the CPU each phase costs, and the floor: the same requests' statement counts, no ORM or serializer.
 .venv/bin/python bench/checkout.py --base "$BASE" --buyers "$CONNECTIONS" --seconds "${DURATION%s}" \
-  | tee "$RESULTS/checkout.txt"
+  --server-pid "$(cat "$RESULTS/gunicorn-$PORT.pid")" --floor | tee "$RESULTS/checkout.txt"
