@@ -24,9 +24,16 @@ def test_floor_runs_the_statements_asked_for(client):
     with CaptureQueriesContext(connection) as captured:
         response = client.post("/bench/floor/?statements=7", {"shipping_address": {}}, format="json")
     assert response.status_code == 201
-    assert response.json() == {"statements": 7, "fields": ["shipping_address"]}
+    assert response.json() == {"statements": 7, "body": "dict"}
     floor = [query["sql"] for query in captured.captured_queries if query["sql"].startswith("SELECT CAST(")]
     assert floor == [FLOOR_STATEMENT.replace("%s", str(number)) for number in range(7)]
+
+
+@pytest.mark.parametrize("body", [[{"a": 1}], 3, "text"])
+def test_floor_parses_any_json_body(client, body):
+    response = client.post("/bench/floor/?statements=0", body, format="json")
+    assert response.status_code == 201
+    assert response.json()["body"] == type(body).__name__
 
 
 def test_floor_needs_a_token():

@@ -35,6 +35,23 @@ def _for_sale(product: Product) -> bool:
 _SLOT_SLUG, _SLOT_SKU = "\x00slug", "\x00sku"
 _SLOT_LINE_CART, _SLOT_COUNT_CART = -(2**62), -(2**62) - 1
 _PRODUCT_WITH_LINE: dict[tuple[str, bool], Compiled] = {}
+# What the add reads of the product, its store, its chosen variant and the cart's line of it.
+PRODUCT_WITH_LINE_COLUMNS = (
+    "pk",
+    "slug",
+    "name",
+    "status",
+    "options",
+    "store__is_active",
+    "store__owner_id",
+    "chosen__id",
+    "chosen__sku",
+    "chosen__options",
+    "chosen__stock",
+    "chosen__is_active",
+    "line_quantity",
+    "line_count",
+)
 
 
 def _product_with_line_statement(*, using: str, by_sku: bool) -> Compiled:
@@ -60,24 +77,6 @@ def _product_with_line_statement(*, using: str, by_sku: bool) -> Compiled:
             slots["sku"] = _SLOT_SKU
         statement = _PRODUCT_WITH_LINE[(using, by_sku)] = Compiled.of(queryset, using=using, slots=slots)
     return statement
-
-
-PRODUCT_WITH_LINE_COLUMNS = (
-    "pk",
-    "slug",
-    "name",
-    "status",
-    "options",
-    "store__is_active",
-    "store__owner_id",
-    "chosen__id",
-    "chosen__sku",
-    "chosen__options",
-    "chosen__stock",
-    "chosen__is_active",
-    "line_quantity",
-    "line_count",
-)
 
 
 def _product_with_line(*, cart: Cart, slug: str, sku: str | None) -> dict[str, Any] | None:
