@@ -26,8 +26,9 @@ from apps.core.exceptions import NotFound
 NO_OPTIONS_KEY = options_key({})
 
 
-def _for_sale(product: Product) -> bool:
-    return product.status == Product.Status.ACTIVE and product.store.is_active
+def _for_sale(*, status: str, store_active: bool) -> bool:
+    """Whether a product of ``status`` in a store open or not (``store_active``) can be bought."""
+    return status == Product.Status.ACTIVE and store_active
 
 
 # The markers the add's product statement is compiled with (apps.catalog.compiled slots): values
@@ -122,7 +123,7 @@ def cart_item_add(*, user: User, product_slug: str, quantity: int, variant_sku: 
     Six statements, SAVEPOINT and RELEASE included: the cart's lock, the product, one write."""
     cart = lock_cart(user=user)
     found = _product_with_line(cart=cart, slug=product_slug, sku=variant_sku)
-    if found is None or found["status"] != Product.Status.ACTIVE or not found["store__is_active"]:
+    if found is None or not _for_sale(status=found["status"], store_active=found["store__is_active"]):
         raise NotFound("Product not found.")
     if found["store__owner_id"] == user.pk:
         raise OwnProduct()
@@ -155,7 +156,10 @@ def cart_item_set_quantity(*, user: User, item_id: int, quantity: int) -> Cart:
     item = cart.items.select_related("product__store", "variant").filter(pk=item_id).first()
     if item is None:
         raise NotFound("Cart item not found.")
-    if not _for_sale(item.product) or not item.variant.is_active:
+    if (
+        not _for_sale(status=item.product.status, store_active=item.product.store.is_active)
+        or not item.variant.is_active
+    ):
         raise NotFound("This product is no longer for sale; remove it from the cart.")
     _check_stock(product=item.product, variant=item.variant, quantity=quantity)
     item.quantity = quantity
